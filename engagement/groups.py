@@ -1,0 +1,6 @@
+"""Channel-layer group names of the engagement stream (the only place they are spelled)."""
+
+
+def tweet_watchers(tweet_id) -> str:
+    """The group of every connection watching one tweet's counters and typists."""
+    return f"engagement.tweet.{int(tweet_id)}"

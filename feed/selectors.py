@@ -1,0 +1,44 @@
+"""Reads of tweets, follows and timelines."""
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+
+from .models import Follow, Tweet
+
+
+def tweets_with_authors() -> QuerySet[Tweet]:
+    return Tweet.objects.select_related("author")
+
+
+def tweet_get(*, tweet_id) -> Tweet | None:
+    """Return the tweet with id `tweet_id` (any string), or None."""
+    try:
+        return tweets_with_authors().get(pk=int(tweet_id))
+    except (Tweet.DoesNotExist, ValueError, TypeError, OverflowError):
+        return None
+
+
+def tweet_exists(*, tweet_id) -> bool:
+    try:
+        return Tweet.objects.filter(pk=int(tweet_id)).exists()
+    except (ValueError, TypeError, OverflowError):
+        return False
+
+
+def user_get(*, user_id):
+    """Return the active user with id `user_id` (any string), or None."""
+    try:
+        return get_user_model().objects.filter(pk=int(user_id), is_active=True).first()
+    except (ValueError, TypeError, OverflowError):
+        return None
+
+
+def follower_ids(*, user_id: int) -> list[int]:
+    """Ids of the users following `user_id`."""
+    return list(Follow.objects.filter(followee_id=user_id).values_list("follower_id", flat=True))
+
+
+def home_timeline(*, user) -> QuerySet[Tweet]:
+    """Tweets by `user` and by everyone `user` follows, newest first."""
+    followed = Follow.objects.filter(follower=user).values("followee_id")
+    return tweets_with_authors().filter(Q(author__in=followed) | Q(author=user)).order_by("-id")

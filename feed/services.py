@@ -1,0 +1,64 @@
+"""Writes of tweets and follows, and the feed stream's broadcasts."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from realtime_project.realtime.broadcast import broadcast_feed_update
+
+from . import events, groups, selectors
+from .models import Follow, Tweet
+from .parsing import tweet_topics
+
+
+def tweet_create(*, author, content: str, topics: list[str] | None = None, reply_to=None) -> Tweet:
+    """Save a tweet by `author`; its #hashtags join the explicit `topics`.
+
+    Raise ValidationError for empty or over-long content.
+    """
+    content = (content or "").strip()
+    if not content:
+        raise ValidationError({"content": "A tweet cannot be empty."})
+    if len(content) > settings.TWEET_MAX_LENGTH:
+        raise ValidationError(
+            {"content": f"A tweet has at most {settings.TWEET_MAX_LENGTH} characters."}
+        )
+    with transaction.atomic():
+        return Tweet.objects.create(
+            author=author,
+            content=content,
+            topics=tweet_topics(content, topics),
+            reply_to=reply_to,
+        )
+
+
+def tweet_announce(*, tweet: Tweet) -> None:
+    """Send a new tweet to the feeds of its author's followers after commit."""
+    follower_ids = selectors.follower_ids(user_id=tweet.author_id)
+    if follower_ids:
+        broadcast_feed_update(
+            groups=[groups.user_feed(user_id) for user_id in follower_ids],
+            tweets=[events.tweet_payload(tweet)],
+        )
+
+
+def follow_create(*, follower, followee) -> Follow:
+    """Make `follower` follow `followee`; following twice is harmless.
+
+    Raise ValidationError when a user tries to follow themselves.
+    """
+    if follower.pk == followee.pk:
+        raise ValidationError({"user": "You cannot follow yourself."})
+    try:
+        with transaction.atomic():
+            follow, _ = Follow.objects.get_or_create(follower=follower, followee=followee)
+    except IntegrityError:
+        # A concurrent request created it between our get and create.
+        follow = Follow.objects.get(follower=follower, followee=followee)
+    return follow
+
+
+def follow_delete(*, follower, followee) -> bool:
+    """Stop `follower` following `followee`. Return whether a follow existed."""
+    deleted, _ = Follow.objects.filter(follower=follower, followee=followee).delete()
+    return deleted > 0

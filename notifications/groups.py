@@ -1,0 +1,6 @@
+"""Channel-layer group names of the notifications stream (the only place they are spelled)."""
+
+
+def user_notifications(user_id) -> str:
+    """The group of one user's open notification connections."""
+    return f"notifications.user.{int(user_id)}"

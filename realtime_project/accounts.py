@@ -1,0 +1,92 @@
+"""Registration and API tokens: how a client gets the identity it connects with."""
+
+from django.contrib.auth import authenticate, get_user_model, password_validation
+from django.db import IntegrityError, transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+
+class RegisterSerializer(serializers.Serializer):
+    username = serializers.RegexField(
+        r"^[\w.+-]+$",
+        max_length=150,
+        error_messages={"invalid": "Letters, digits and . + - _ only."},
+    )
+    password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
+    display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+
+    def validate_username(self, value):
+        if get_user_model().objects.filter(username__iexact=value).exists():
+            raise serializers.ValidationError("This username is taken.")
+        return value
+
+    def validate(self, attrs):
+        candidate = get_user_model()(username=attrs["username"])
+        try:
+            password_validation.validate_password(attrs["password"], candidate)
+        except Exception as error:
+            raise serializers.ValidationError({"password": list(getattr(error, "messages", [str(error)]))})
+        return attrs
+
+
+class CredentialsSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+class TokenResultSerializer(serializers.Serializer):
+    user_id = serializers.CharField()
+    username = serializers.CharField()
+    token = serializers.CharField()
+
+
+def user_register(*, username: str, password: str, display_name: str = ""):
+    """Create an active user with an API token. Return (user, token key)."""
+    with transaction.atomic():
+        user = get_user_model().objects.create_user(
+            username=username, password=password, first_name=display_name.strip()
+        )
+        token = Token.objects.create(user=user)
+    return user, token.key
+
+
+def token_for(user) -> str:
+    token, _ = Token.objects.get_or_create(user=user)
+    return token.key
+
+
+class RegisterApi(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=RegisterSerializer, responses={201: TokenResultSerializer})
+    def post(self, request):
+        serializer = RegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            user, key = user_register(**serializer.validated_data)
+        except IntegrityError:
+            raise serializers.ValidationError({"username": ["This username is taken."]})
+        return Response(
+            {"user_id": str(user.pk), "username": user.username, "token": key},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class TokenApi(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=CredentialsSerializer, responses=TokenResultSerializer)
+    def post(self, request):
+        serializer = CredentialsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(request, **serializer.validated_data)
+        if user is None:
+            raise AuthenticationFailed("Wrong username or password.")
+        return Response({"user_id": str(user.pk), "username": user.username, "token": token_for(user)})

@@ -1,0 +1,111 @@
+"""Send events to groups of WebSocket connections through the channel layer.
+
+Database events go out with `broadcast_on_commit`: the payload is built and
+encoded when the service runs, and sent only once the surrounding
+transaction commits, so a rollback sends nothing (as Zulip's
+`send_event_on_commit`). Ephemeral events that have no database row (typing)
+use `broadcast_now`. Only services call these functions, so one grep finds
+every source of events. A failed send is logged and never raised: the
+database is the source of truth and the request that caused the event must
+not fail because a socket could not be told.
+"""
+
+import logging
+from collections.abc import Iterable
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from . import envelope
+
+logger = logging.getLogger(__name__)
+
+# The channel-layer message type every stream consumer handles (-> stream_event).
+STREAM_EVENT = "stream.event"
+
+
+def stream_message(kind: str, data: dict, *, exclude_channel: str | None = None) -> dict:
+    """Return the channel-layer message carrying the encoded envelope.
+
+    `exclude_channel` names one connection that must not receive it (the
+    sender of a typing indicator).
+    """
+    message = {"type": STREAM_EVENT, "text": envelope.encode(kind, data)}
+    if exclude_channel:
+        message["exclude"] = exclude_channel
+    return message
+
+
+async def _group_send_all(groups: list[str], message: dict) -> None:
+    layer = get_channel_layer()
+    for group in groups:
+        await layer.group_send(group, message)
+
+
+def send_to_groups(groups: list[str], message: dict) -> None:
+    """Send `message` to every group now, from synchronous code. Never raise."""
+    try:
+        async_to_sync(_group_send_all)(groups, message)
+    except Exception:
+        logger.exception("broadcast to %d group(s) failed (first: %s)", len(groups), groups[:1])
+
+
+def broadcast_on_commit(*, groups: Iterable[str], kind: str, data: dict) -> None:
+    """Send `data` as a `kind` message to `groups` once the current transaction
+    commits. Send nothing if it rolls back. Outside a transaction, send now."""
+    groups = list(groups)
+    if not groups:
+        return
+    message = stream_message(kind, data)
+    transaction.on_commit(lambda: send_to_groups(groups, message))
+
+
+async def broadcast_now(
+    *, group: str, kind: str, data: dict, exclude_channel: str | None = None
+) -> None:
+    """Send an ephemeral `kind` message to `group` at once, from async code.
+
+    For events with no database row behind them (typing). Never raise.
+    """
+    try:
+        await get_channel_layer().group_send(
+            group, stream_message(kind, data, exclude_channel=exclude_channel)
+        )
+    except Exception:
+        logger.exception("immediate broadcast of %s to %s failed", kind, group)
+
+
+# --- The stream-specific helpers, under the names SEED.md gave them. ---------
+# Each owns its message kind and `data` shape; the calling app's groups.py
+# owns the group names.
+
+
+def broadcast_notification(*, group: str, notification: dict) -> None:
+    """Send one `notification` to `group` once the transaction commits."""
+    broadcast_on_commit(groups=[group], kind=envelope.NOTIFICATION, data=notification)
+
+
+def broadcast_trending_update(*, group: str, topics: list[dict]) -> None:
+    """Send the `trending` list to `group` once the transaction commits."""
+    broadcast_on_commit(groups=[group], kind=envelope.TRENDING, data=trending_data(topics))
+
+
+def broadcast_feed_update(*, groups: Iterable[str], tweets: list[dict]) -> None:
+    """Send new `tweets` as one `feed_update` to each of `groups` after commit."""
+    broadcast_on_commit(groups=groups, kind=envelope.FEED_UPDATE, data=feed_data(tweets))
+
+
+def broadcast_engagement_update(*, group: str, engagement: dict) -> None:
+    """Send a tweet's counters (`{"tweet_id", "engagement"}`) to `group` after commit."""
+    broadcast_on_commit(groups=[group], kind=envelope.ENGAGEMENT_UPDATE, data=engagement)
+
+
+def trending_data(topics: list[dict]) -> dict:
+    """Return the `data` of a `trending` message for `topics`."""
+    return {"topics": topics, "count": len(topics)}
+
+
+def feed_data(tweets: list[dict]) -> dict:
+    """Return the `data` of a `feed_update` message for `tweets`."""
+    return {"tweets": tweets, "count": len(tweets)}

@@ -1,0 +1,180 @@
+"""The base consumer every stream's consumer subclasses.
+
+It accepts, authenticates and checks access (closing with PROTOCOL.md's
+codes), joins the stream's groups through `self.groups` so Channels discards
+them on disconnect, answers pings, turns bad input into error frames that
+keep the connection open, counts connections, and forwards `stream.event`
+messages from the channel layer. A subclass says which groups to join, what
+snapshot to send on connect, and which client message types it accepts.
+"""
+
+import json
+import logging
+from enum import IntEnum
+
+from channels.exceptions import StopConsumer
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.consumer import get_handler_name
+
+from . import envelope
+from .stats import registry
+
+logger = logging.getLogger(__name__)
+
+
+class CloseCode(IntEnum):
+    NOT_AUTHENTICATED = 4401
+    FORBIDDEN = 4403
+    NOT_FOUND = 4404
+    TOO_MANY = 4429
+    TOO_BIG = 1009
+
+
+class AccessDenied(Exception):
+    """Raised by `authorize` to close the connection with `code`."""
+
+    def __init__(self, code: CloseCode, reason: str):
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class StreamConsumer(AsyncWebsocketConsumer):
+    """A WebSocket stream: access check, groups, snapshot, ping, errors."""
+
+    # True for streams that belong to one user (notifications, feed): they
+    # count toward `active_users`/`total_user_connections` in /ws/stats.
+    per_user = False
+    # Client message `type` -> name of the method handling it (besides ping).
+    client_messages: dict[str, str] = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.is_open = False
+        self.counted_user_id: int | None = None
+
+    # --- What subclasses provide ----------------------------------------
+
+    async def authorize(self) -> None:
+        """Raise AccessDenied when this client may not open this stream."""
+
+    def stream_groups(self) -> list[str]:
+        """Return the names of the groups this connection listens to."""
+        raise NotImplementedError
+
+    async def send_snapshot(self) -> None:
+        """Send what a client sees at once on connect (nothing by default)."""
+
+    async def on_close(self) -> None:
+        """Release what the stream holds for this connection."""
+
+    # --- Helpers for authorize() ----------------------------------------
+
+    @property
+    def user(self):
+        return self.scope.get("user")
+
+    def url_arg(self, name: str) -> str:
+        return self.scope["url_route"]["kwargs"][name]
+
+    def require_authenticated(self) -> None:
+        if self.user is None or not self.user.is_authenticated:
+            raise AccessDenied(CloseCode.NOT_AUTHENTICATED, "authentication required")
+
+    def require_owner(self, user_id: str) -> None:
+        """Allow only the authenticated user whose id is `user_id`."""
+        self.require_authenticated()
+        if str(self.user.pk) != str(user_id):
+            raise AccessDenied(CloseCode.FORBIDDEN, "this stream belongs to another user")
+
+    # --- Connection lifecycle -------------------------------------------
+
+    async def connect(self):
+        # Accept first, then close with a code: a refused handshake reaches
+        # the client as a bare HTTP 403 it cannot tell apart from others.
+        await self.accept()
+        try:
+            await self.authorize()
+        except AccessDenied as denied:
+            await self.close(code=int(denied.code), reason=denied.reason)
+            return
+        for group in self.stream_groups():
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups.append(group)
+        self.is_open = True
+        self.counted_user_id = self.user.pk if self.per_user else None
+        registry.opened(user_id=self.counted_user_id)
+        await self.send_snapshot()
+
+    async def disconnect(self, code):
+        if self.is_open:
+            self.is_open = False
+            registry.closed(user_id=self.counted_user_id)
+            await self.on_close()
+
+    async def dispatch(self, message):
+        # Channels 4.3 hops to a worker thread to close stale database
+        # connections before every message. Our handlers reach the database
+        # only through database_sync_to_async, which does that itself, so
+        # the hop is pure cost on every delivered event.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    # --- Channel layer -> client ------------------------------------------
+
+    async def stream_event(self, event):
+        """Forward an encoded envelope from the channel layer to the client."""
+        if not self.is_open or event.get("exclude") == self.channel_name:
+            return
+        await self.send(text_data=event["text"])
+
+    async def send_message(self, kind: str, data: dict) -> None:
+        await self.send(text_data=envelope.encode(kind, data))
+
+    async def send_error(self, code: str, message: str) -> None:
+        await self.send(text_data=envelope.error_frame(code, message))
+
+    # --- Client -> server -------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if not self.is_open:
+            return
+        if text_data is None:
+            await self.send_error("unsupported_frame", "send JSON text frames, not binary")
+            return
+        if text_data.strip() == "ping":
+            await self.send_message(envelope.PONG, {})
+            return
+        try:
+            message = json.loads(text_data)
+        except ValueError:
+            await self.send_error("invalid_json", "the message is not valid JSON")
+            return
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            await self.send_error("invalid_message", 'expected a JSON object with a string "type"')
+            return
+        kind = message["type"]
+        if kind == "ping":
+            await self.send_message(envelope.PONG, {})
+            return
+        handler_name = self.client_messages.get(kind)
+        if handler_name is None:
+            await self.send_error("unknown_type", f"unsupported message type {kind[:40]!r}")
+            return
+        try:
+            await getattr(self, handler_name)(message)
+        except StopConsumer:
+            raise
+        except Exception:
+            # A bug in one handler must not take the connection down.
+            logger.exception("handling a %r message failed", kind)
+            await self.send_error("internal_error", "the message could not be processed")
+
+
+class UnknownStreamConsumer(StreamConsumer):
+    """Any other /ws/ path: closed with 4404 so a client stops retrying."""
+
+    async def authorize(self):
+        raise AccessDenied(CloseCode.NOT_FOUND, "no such stream")

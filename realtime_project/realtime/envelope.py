@@ -1,0 +1,42 @@
+"""The one wire format every server-to-client message uses.
+
+`{"type": kind, "timestamp": ISO-8601 UTC, "data": {...}}` (PROTOCOL.md).
+Encoding happens once per message, here, so a broadcast to many sockets
+serializes one string and each consumer only writes it.
+"""
+
+import json
+from datetime import datetime, timezone as dt_timezone
+
+NOTIFICATION = "notification"
+TRENDING = "trending"
+FEED_UPDATE = "feed_update"
+ENGAGEMENT_UPDATE = "engagement_update"
+TYPING = "typing"
+PONG = "pong"
+ERROR = "error"
+
+KINDS = frozenset({NOTIFICATION, TRENDING, FEED_UPDATE, ENGAGEMENT_UPDATE, TYPING, PONG, ERROR})
+
+
+def iso_utc(moment: datetime | None = None) -> str:
+    """Return `moment` (default: now) as ISO 8601 in UTC ending in `Z`."""
+    moment = moment or datetime.now(dt_timezone.utc)
+    return moment.astimezone(dt_timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def envelope(kind: str, data: dict) -> dict:
+    """Wrap `data` in the envelope for `kind`, stamped with the current time."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown message kind {kind!r}")
+    return {"type": kind, "timestamp": iso_utc(), "data": data}
+
+
+def encode(kind: str, data: dict) -> str:
+    """Return the JSON text of the envelope for `kind` and `data`."""
+    return json.dumps(envelope(kind, data), separators=(",", ":"), ensure_ascii=False)
+
+
+def error_frame(code: str, message: str) -> str:
+    """Return the JSON text of an `error` message with a machine-readable `code`."""
+    return encode(ERROR, {"code": code, "message": message})

@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from realtime_project import accounts
+from realtime_project.realtime.stats import stats_view
+
+api_patterns = [
+    path("auth/register/", accounts.RegisterApi.as_view(), name="auth-register"),
+    path("auth/token/", accounts.TokenApi.as_view(), name="auth-token"),
+    path("", include("feed.urls")),
+    path("", include("engagement.urls")),
+    path("", include("notifications.urls")),
+    path("", include("trending.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include(api_patterns)),
+    path("ws/stats", stats_view, name="ws-stats"),
+    path("ws/stats/", stats_view),
+]

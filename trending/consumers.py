@@ -1,0 +1,17 @@
+from channels.db import database_sync_to_async
+
+from realtime_project.realtime import envelope
+from realtime_project.realtime.consumers import StreamConsumer
+
+from . import groups, selectors
+
+
+class TrendingConsumer(StreamConsumer):
+    """/ws/trending: anyone; the latest trending topics at once, then each change."""
+
+    def stream_groups(self):
+        return [groups.everyone()]
+
+    async def send_snapshot(self):
+        data = await database_sync_to_async(selectors.trending_latest)()
+        await self.send_message(envelope.TRENDING, data)

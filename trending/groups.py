@@ -1,0 +1,6 @@
+"""Channel-layer group names of the trending stream (the only place they are spelled)."""
+
+
+def everyone() -> str:
+    """The group of every open /ws/trending connection."""
+    return "trending.all"
