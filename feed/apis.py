@@ -1,6 +1,6 @@
 """REST endpoints for tweets, follows and the home timeline."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -10,7 +10,12 @@ from realtime_project.pagination import NewestFirstPagination
 
 from . import selectors, services
 from .models import Tweet
-from .serializers import FollowResultSerializer, TweetCreateSerializer, TweetSerializer
+from .serializers import (
+    FollowResultSerializer,
+    TweetCreateSerializer,
+    TweetSerializer,
+    UserSerializer,
+)
 
 
 class TweetCreateApi(APIView):
@@ -62,3 +67,19 @@ class FeedApi(generics.ListAPIView):
 
     def get_queryset(self):
         return selectors.home_timeline(user=self.request.user)
+
+
+class UserListPagination(NewestFirstPagination):
+    ordering = "id"
+
+
+@extend_schema(parameters=[OpenApiParameter("q", str, description="part of a username or name")])
+class UserListApi(generics.ListAPIView):
+    """Other users, with whether you follow them (the dashboard's "who to follow")."""
+
+    serializer_class = UserSerializer
+    pagination_class = UserListPagination
+
+    def get_queryset(self):
+        search = self.request.query_params.get("q", "")[:150]
+        return selectors.users_for(viewer=self.request.user, search=search)

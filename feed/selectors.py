@@ -1,7 +1,7 @@
 """Reads of tweets, follows and timelines."""
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from .models import Follow, Tweet
 
@@ -42,3 +42,17 @@ def home_timeline(*, user) -> QuerySet[Tweet]:
     """Tweets by `user` and by everyone `user` follows, newest first."""
     followed = Follow.objects.filter(follower=user).values("followee_id")
     return tweets_with_authors().filter(Q(author__in=followed) | Q(author=user)).order_by("-id")
+
+
+def users_for(*, viewer, search: str = "") -> QuerySet:
+    """Active users other than `viewer`, each annotated with whether `viewer` follows them."""
+    follows = Follow.objects.filter(follower=viewer, followee=OuterRef("pk"))
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .exclude(pk=viewer.pk)
+        .annotate(following=Exists(follows))
+    )
+    if search:
+        users = users.filter(Q(username__icontains=search) | Q(first_name__icontains=search))
+    return users

@@ -70,3 +70,14 @@ class TweetCreateSerializer(serializers.Serializer):
 class FollowResultSerializer(serializers.Serializer):
     user_id = serializers.CharField()
     following = serializers.BooleanField()
+
+
+class UserSerializer(serializers.Serializer):
+    user_id = serializers.CharField(source="pk")
+    username = serializers.CharField()
+    display_name = serializers.SerializerMethodField()
+    following = serializers.BooleanField()
+
+    @extend_schema_field(serializers.CharField())
+    def get_display_name(self, user) -> str:
+        return display_name(user)

@@ -1,6 +1,6 @@
 """Registration and API tokens: how a client gets the identity it connects with."""
 
-from django.contrib.auth import authenticate, get_user_model, password_validation
+from django.contrib.auth import authenticate, get_user_model, login, logout, password_validation
 from django.db import IntegrityError, transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -9,6 +9,8 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from feed.serializers import display_name
 
 
 class RegisterSerializer(serializers.Serializer):
@@ -42,7 +44,22 @@ class CredentialsSerializer(serializers.Serializer):
 class TokenResultSerializer(serializers.Serializer):
     user_id = serializers.CharField()
     username = serializers.CharField()
+    display_name = serializers.CharField()
     token = serializers.CharField()
+
+
+class MeSerializer(serializers.Serializer):
+    user_id = serializers.CharField()
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+
+
+def identity(user, *, with_token: bool = False) -> dict:
+    """What a client needs to know about the signed-in user."""
+    result = {"user_id": str(user.pk), "username": user.username, "display_name": display_name(user)}
+    if with_token:
+        result["token"] = token_for(user)
+    return result
 
 
 def user_register(*, username: str, password: str, display_name: str = ""):
@@ -69,13 +86,12 @@ class RegisterApi(APIView):
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            user, key = user_register(**serializer.validated_data)
+            user, _ = user_register(**serializer.validated_data)
         except IntegrityError:
             raise serializers.ValidationError({"username": ["This username is taken."]})
-        return Response(
-            {"user_id": str(user.pk), "username": user.username, "token": key},
-            status=status.HTTP_201_CREATED,
-        )
+        # A browser registering is signed in too (session cookie); API clients use the token.
+        login(request._request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return Response(identity(user, with_token=True), status=status.HTTP_201_CREATED)
 
 
 class TokenApi(APIView):
@@ -89,4 +105,34 @@ class TokenApi(APIView):
         user = authenticate(request, **serializer.validated_data)
         if user is None:
             raise AuthenticationFailed("Wrong username or password.")
-        return Response({"user_id": str(user.pk), "username": user.username, "token": token_for(user)})
+        return Response(identity(user, with_token=True))
+
+
+class LoginApi(APIView):
+    """Sign a browser in with a session cookie (the dashboard's way)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=CredentialsSerializer, responses=TokenResultSerializer)
+    def post(self, request):
+        serializer = CredentialsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(request, **serializer.validated_data)
+        if user is None:
+            raise AuthenticationFailed("Wrong username or password.")
+        login(request._request, user)
+        return Response(identity(user, with_token=True))
+
+
+class LogoutApi(APIView):
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeApi(APIView):
+    @extend_schema(responses=MeSerializer)
+    def get(self, request):
+        return Response(identity(request.user))

@@ -2,12 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from realtime_project import accounts
+from realtime_project import accounts, views
 from realtime_project.realtime.stats import stats_view
 
 api_patterns = [
     path("auth/register/", accounts.RegisterApi.as_view(), name="auth-register"),
     path("auth/token/", accounts.TokenApi.as_view(), name="auth-token"),
+    path("auth/login/", accounts.LoginApi.as_view(), name="auth-login"),
+    path("auth/logout/", accounts.LogoutApi.as_view(), name="auth-logout"),
+    path("auth/me/", accounts.MeApi.as_view(), name="auth-me"),
     path("", include("feed.urls")),
     path("", include("engagement.urls")),
     path("", include("notifications.urls")),
@@ -17,6 +20,7 @@ api_patterns = [
 ]
 
 urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
     path("ws/stats", stats_view, name="ws-stats"),
