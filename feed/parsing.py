@@ -3,8 +3,8 @@
 import re
 
 # A hashtag is word characters (any script) after '#'; punctuation ends it.
-# The look-behind keeps "a#b" and URL fragments from counting.
-HASHTAG = re.compile(r"(?<![\w#&])#(\w{1,50})")
+# The look-behind keeps "a#b", "C##" and URL fragments ("/#top") from counting.
+HASHTAG = re.compile(r"(?<![\w#&/])#(\w{1,50})")
 # Django usernames may hold letters, digits and @.+-_; a trailing '.' is
 # punctuation ("thanks @bob.").
 MENTION = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")

@@ -94,9 +94,17 @@ class RegisterApi(APIView):
         return Response(identity(user, with_token=True), status=status.HTTP_201_CREATED)
 
 
-class TokenApi(APIView):
+class CredentialsApi(APIView):
+    """Takes a username and password; wrong ones are a 401, as for a bad token."""
+
     authentication_classes = []
     permission_classes = [AllowAny]
+
+    def get_authenticate_header(self, request):
+        return "Token"
+
+
+class TokenApi(CredentialsApi):
 
     @extend_schema(request=CredentialsSerializer, responses=TokenResultSerializer)
     def post(self, request):
@@ -108,11 +116,8 @@ class TokenApi(APIView):
         return Response(identity(user, with_token=True))
 
 
-class LoginApi(APIView):
+class LoginApi(CredentialsApi):
     """Sign a browser in with a session cookie (the dashboard's way)."""
-
-    authentication_classes = []
-    permission_classes = [AllowAny]
 
     @extend_schema(request=CredentialsSerializer, responses=TokenResultSerializer)
     def post(self, request):

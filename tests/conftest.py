@@ -1,0 +1,95 @@
+"""Shared fixtures: users, authenticated API clients, and a recorder of broadcasts."""
+
+import itertools
+import json
+from contextlib import contextmanager
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from realtime_project.realtime import broadcast
+
+_usernames = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # PBKDF2's deliberate slowness is for attackers, not for the test suite.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username: str | None = None, display_name: str = ""):
+        username = username or f"user{next(_usernames)}"
+        return get_user_model().objects.create_user(
+            username=username, password="a-Strong-password-1", first_name=display_name
+        )
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice", "Alice Founder")
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob", "Bob Builder")
+
+
+@pytest.fixture
+def carol(make_user):
+    return make_user("carol")
+
+
+@pytest.fixture
+def api_for(db):
+    """An API client authenticated with `user`'s token."""
+
+    def client(user=None) -> APIClient:
+        api = APIClient()
+        if user is not None:
+            token, _ = Token.objects.get_or_create(user=user)
+            api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return api
+
+    return client
+
+
+class BroadcastRecorder:
+    """Records every (group, envelope) the toolkit would send into the channel layer."""
+
+    def __init__(self, capture_on_commit):
+        self._capture_on_commit = capture_on_commit
+        self.sent: list[tuple[str, dict]] = []
+
+    def record(self, groups, message):
+        frame = json.loads(message["text"])
+        self.sent.extend((group, frame) for group in groups)
+
+    @contextmanager
+    def committing(self):
+        """Run the block, then the on-commit callbacks it registered (as a commit would)."""
+        with self._capture_on_commit(execute=True):
+            yield self
+
+    def of_kind(self, kind: str) -> list[tuple[str, dict]]:
+        return [(group, frame) for group, frame in self.sent if frame["type"] == kind]
+
+    def to(self, group: str) -> list[dict]:
+        return [frame for sent_group, frame in self.sent if sent_group == group]
+
+    def clear(self):
+        self.sent.clear()
+
+
+@pytest.fixture
+def broadcasts(monkeypatch, django_capture_on_commit_callbacks):
+    """What services broadcast: wrap actions in `with broadcasts.committing():`."""
+    recorder = BroadcastRecorder(django_capture_on_commit_callbacks)
+    monkeypatch.setattr(broadcast, "send_to_groups", recorder.record)
+    return recorder

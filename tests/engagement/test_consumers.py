@@ -1,0 +1,121 @@
+import pytest
+import pytest_asyncio
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from rest_framework.authtoken.models import Token
+
+from engagement import services
+from engagement.models import Engagement
+from feed import services as feed_services
+from realtime_project.asgi import application
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def fresh_channel_layer():
+    yield
+    await get_channel_layer().flush()
+
+
+@pytest.fixture
+def quick_typing_timeout(settings):
+    settings.REALTIME_TYPING_TIMEOUT_SECONDS = 0.2
+
+
+@database_sync_to_async
+def tweet_by(user):
+    return feed_services.tweet_create(author=user, content="watch me")
+
+
+async def watch(tweet, user=None) -> WebsocketCommunicator:
+    path = f"/ws/engagement/{tweet.pk}"
+    if user is not None:
+        token = await database_sync_to_async(lambda: Token.objects.get_or_create(user=user)[0].key)()
+        path += f"?token={token}"
+    communicator = WebsocketCommunicator(application, path)
+    assert (await communicator.connect())[0]
+    snapshot = await communicator.receive_json_from()
+    assert snapshot["type"] == "engagement_update"
+    return communicator
+
+
+async def test_connect_sends_the_current_counts(alice, bob):
+    tweet = await tweet_by(alice)
+    await database_sync_to_async(services.engagement_add)(user=bob, tweet=tweet, kind=Engagement.Kind.LIKE)
+    communicator = WebsocketCommunicator(application, f"/ws/engagement/{tweet.pk}")
+    await communicator.connect()
+    snapshot = await communicator.receive_json_from()
+    assert snapshot["data"] == {
+        "tweet_id": str(tweet.pk),
+        "engagement": {"likes": 1, "replies": 0, "retweets": 0, "bookmarks": 0},
+    }
+    await communicator.disconnect()
+
+
+async def test_like_updates_every_watcher(alice, bob):
+    tweet = await tweet_by(alice)
+    first, second = await watch(tweet), await watch(tweet)
+    await database_sync_to_async(services.engagement_add)(user=bob, tweet=tweet, kind=Engagement.Kind.LIKE)
+    for communicator in (first, second):
+        update = await communicator.receive_json_from(timeout=2)
+        assert update["data"]["engagement"]["likes"] == 1
+        await communicator.disconnect()
+
+
+async def test_typing_reaches_other_watchers_but_not_the_typist(alice, bob, quick_typing_timeout):
+    tweet = await tweet_by(alice)
+    typist, watcher = await watch(tweet, bob), await watch(tweet, alice)
+    await typist.send_json_to({"type": "typing", "is_typing": True})
+    typing = await watcher.receive_json_from(timeout=2)
+    assert typing["type"] == "typing"
+    assert typing["data"] == {
+        "tweet_id": str(tweet.pk),
+        "user_id": str(bob.pk),
+        "user_name": "Bob Builder",
+        "is_typing": True,
+    }
+    assert await typist.receive_nothing(timeout=0.1)
+    await typist.disconnect()
+    await watcher.disconnect()
+
+
+async def test_quiet_typist_is_reported_stopped(alice, bob, quick_typing_timeout):
+    tweet = await tweet_by(alice)
+    typist, watcher = await watch(tweet, bob), await watch(tweet, alice)
+    await typist.send_json_to({"type": "typing", "is_typing": True})
+    await typist.send_json_to({"type": "typing", "is_typing": True})
+    assert (await watcher.receive_json_from(timeout=2))["data"]["is_typing"] is True
+    stopped = await watcher.receive_json_from(timeout=2)
+    assert stopped["data"]["is_typing"] is False
+    assert await watcher.receive_nothing(timeout=0.3)
+    await typist.disconnect()
+    await watcher.disconnect()
+
+
+async def test_typist_who_disconnects_is_reported_stopped(alice, bob):
+    tweet = await tweet_by(alice)
+    typist, watcher = await watch(tweet, bob), await watch(tweet, alice)
+    await typist.send_json_to({"type": "typing", "is_typing": True})
+    assert (await watcher.receive_json_from(timeout=2))["data"]["is_typing"] is True
+    await typist.disconnect()
+    assert (await watcher.receive_json_from(timeout=2))["data"]["is_typing"] is False
+    await watcher.disconnect()
+
+
+async def test_anonymous_typing_gets_an_error(alice):
+    tweet = await tweet_by(alice)
+    anonymous = await watch(tweet)
+    await anonymous.send_json_to({"type": "typing", "is_typing": True})
+    error = await anonymous.receive_json_from()
+    assert (error["type"], error["data"]["code"]) == ("error", "unauthenticated")
+    await anonymous.disconnect()
+
+
+async def test_typing_without_a_boolean_gets_an_error(alice):
+    tweet = await tweet_by(alice)
+    typist = await watch(tweet, alice)
+    await typist.send_json_to({"type": "typing", "is_typing": "yes"})
+    assert (await typist.receive_json_from())["data"]["code"] == "invalid_message"
+    await typist.disconnect()

@@ -1,0 +1,38 @@
+import json
+import logging
+
+import pytest
+
+from realtime_project.realtime import broadcast, envelope
+
+
+def test_envelope_has_type_utc_timestamp_and_data():
+    frame = json.loads(envelope.encode("notification", {"notification_id": "1"}))
+    assert frame["type"] == "notification"
+    assert frame["timestamp"].endswith("Z")
+    assert frame["data"] == {"notification_id": "1"}
+
+
+def test_unknown_kind_is_a_programming_error():
+    with pytest.raises(ValueError):
+        envelope.encode("gossip", {})
+
+
+def test_failed_send_is_logged_and_never_raised(monkeypatch, caplog):
+    class BrokenLayer:
+        async def group_send(self, group, message):
+            raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(broadcast, "get_channel_layer", lambda: BrokenLayer())
+    with caplog.at_level(logging.ERROR, logger="realtime_project.realtime.broadcast"):
+        broadcast.send_to_groups(["trending.all"], broadcast.stream_message("trending", {}))
+    assert "broadcast to 1 group(s) failed" in caplog.text
+
+
+@pytest.mark.django_db
+def test_message_is_encoded_once_for_all_groups(broadcasts):
+    with broadcasts.committing():
+        broadcast.broadcast_feed_update(groups=["feed.user.1", "feed.user.2"], tweets=[{"tweet_id": "9"}])
+    [(_, first), (_, second)] = broadcasts.sent
+    assert first == second
+    assert first["data"] == {"tweets": [{"tweet_id": "9"}], "count": 1}
