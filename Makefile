@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: install run test
+.PHONY: install system-deps run test
 
 # Re-installs only when a requirements file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -15,11 +15,16 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
+# What the test suite runs besides Python: a private redis-server for the
+# multi-process tests. Installed from Debian's packages when missing.
+system-deps:
+	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; }
+
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py seed_demo
 	$(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) realtime_project.asgi:application
 
-test: install
+test: install system-deps
 	$(PY) -m pytest
