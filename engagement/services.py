@@ -1,5 +1,6 @@
 """Writes of engagements and counters, and the engagement stream's broadcasts."""
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
@@ -7,6 +8,7 @@ from django.db.models.functions import Greatest
 from feed.models import Tweet
 from realtime_project.realtime import envelope
 from realtime_project.realtime.broadcast import broadcast_engagement_update, broadcast_now
+from realtime_project.realtime.throttle import Throttle
 
 from . import events, groups, selectors
 from .models import Engagement
@@ -56,13 +58,26 @@ def _counter_add(*, tweet_id: int, field: str, delta: int) -> None:
     engagement_changed(tweet_id=tweet_id)
 
 
-def engagement_changed(*, tweet_id: int) -> None:
-    """Send the tweet's counters to its watchers once the transaction commits.
+# One per process: coalesces the updates of each tweet (PROTOCOL.md).
+_updates = Throttle()
 
-    The counters are read after the commit, not before, so that when two
-    transactions race the last update sent carries the final counts.
+
+def engagement_changed(*, tweet_id: int) -> None:
+    """Send the tweet's counters to its watchers once the transaction commits:
+    the first change at once, then at most one update per
+    REALTIME_ENGAGEMENT_COALESCE_SECONDS.
+
+    The counters are read when the update is sent, not when they changed, so
+    the last update of a burst (or of racing transactions) carries the final
+    counts.
     """
-    transaction.on_commit(lambda: engagement_send_current(tweet_id=tweet_id))
+    transaction.on_commit(
+        lambda: _updates.submit(
+            tweet_id,
+            settings.REALTIME_ENGAGEMENT_COALESCE_SECONDS,
+            lambda: engagement_send_current(tweet_id=tweet_id),
+        )
+    )
 
 
 def engagement_send_current(*, tweet_id: int) -> None:

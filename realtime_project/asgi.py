@@ -19,6 +19,7 @@ from realtime_project.realtime.auth import (  # noqa: E402
     SessionOrTokenAuthMiddlewareStack,
 )
 from realtime_project.realtime.consumers import UnknownStreamConsumer  # noqa: E402
+from realtime_project.realtime.serverloop import ServerLoopMiddleware  # noqa: E402
 from trending.consumers import TrendingConsumer  # noqa: E402
 
 # Ids are matched loosely ([^/]+) so a malformed one reaches the consumer and
@@ -31,11 +32,13 @@ websocket_urlpatterns = [
     re_path(r"", UnknownStreamConsumer.as_asgi()),
 ]
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_http,
-        "websocket": AllowedHostsOriginValidator(
-            SessionOrTokenAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
-    }
+application = ServerLoopMiddleware(
+    ProtocolTypeRouter(
+        {
+            "http": django_http,
+            "websocket": AllowedHostsOriginValidator(
+                SessionOrTokenAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            ),
+        }
+    )
 )

@@ -20,6 +20,12 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def no_engagement_coalescing(settings):
+    # Each update goes out at once; tests of coalescing turn it back on.
+    settings.REALTIME_ENGAGEMENT_COALESCE_SECONDS = 0
+
+
 @pytest.fixture
 def make_user(db):
     def make(username: str | None = None, display_name: str = ""):

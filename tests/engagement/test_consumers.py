@@ -119,3 +119,22 @@ async def test_typing_without_a_boolean_gets_an_error(alice):
     await typist.send_json_to({"type": "typing", "is_typing": "yes"})
     assert (await typist.receive_json_from())["data"]["code"] == "invalid_message"
     await typist.disconnect()
+
+
+async def test_burst_of_likes_is_coalesced_and_the_last_update_has_final_counts(
+    alice, make_user, settings
+):
+    settings.REALTIME_ENGAGEMENT_COALESCE_SECONDS = 0.3
+    tweet = await tweet_by(alice)
+    fans = [await database_sync_to_async(make_user)() for _ in range(4)]
+    watcher = await watch(tweet)
+    for fan in fans:
+        await database_sync_to_async(services.engagement_add)(
+            user=fan, tweet=tweet, kind=Engagement.Kind.LIKE
+        )
+    first = await watcher.receive_json_from(timeout=1)
+    assert first["data"]["engagement"]["likes"] == 1
+    last = await watcher.receive_json_from(timeout=2)
+    assert last["data"]["engagement"]["likes"] == 4
+    assert await watcher.receive_nothing(timeout=0.5)
+    await watcher.disconnect()
