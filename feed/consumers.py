@@ -1,10 +1,13 @@
+from channels.db import database_sync_to_async
+
+from realtime_project.realtime.broadcast import feed_data
 from realtime_project.realtime.consumers import StreamConsumer
 
-from . import groups
+from . import groups, selectors
 
 
 class FeedConsumer(StreamConsumer):
-    """/ws/feed/<user_id>: new tweets by the authors that user follows; owner only."""
+    """/ws/feed/<user_id>[?since=<tweet_id>]: new tweets by followed authors; owner only."""
 
     per_user = True
 
@@ -13,3 +16,11 @@ class FeedConsumer(StreamConsumer):
 
     def stream_groups(self):
         return [groups.user_feed(self.user.pk)]
+
+    async def replay_since(self, since):
+        return await database_sync_to_async(selectors.feed_replay)(user=self.user, since=since)
+
+    def without_replayed(self, data, replayed):
+        tweets = [tweet for tweet in data["tweets"] if tweet["tweet_id"] not in replayed]
+        return feed_data(tweets) if tweets else None
+

@@ -1,8 +1,14 @@
 """Reads of tweets, follows and timelines."""
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from realtime_project.realtime import envelope
+from realtime_project.realtime.broadcast import feed_data
+from realtime_project.realtime.consumers import Replay
+
+from . import events
 from .models import Follow, Tweet
 
 
@@ -56,3 +62,28 @@ def users_for(*, viewer, search: str = "") -> QuerySet:
     if search:
         users = users.filter(Q(username__icontains=search) | Q(first_name__icontains=search))
     return users
+
+
+def feed_tweets_after(*, user, after_id: int, limit: int) -> tuple[list[Tweet], bool]:
+    """The newest `limit` tweets by authors `user` follows with id > `after_id`,
+    oldest first, and whether there were more (what /ws/feed streams)."""
+    followed = Follow.objects.filter(follower=user).values("followee_id")
+    newest = list(
+        tweets_with_authors().filter(author__in=followed, pk__gt=after_id).order_by("-id")[: limit + 1]
+    )
+    return newest[:limit][::-1], len(newest) > limit
+
+
+def feed_replay(*, user, since: int) -> Replay:
+    """One feed_update with every missed tweet (none if nothing was missed)."""
+    missed, truncated = feed_tweets_after(
+        user=user, after_id=since, limit=settings.REALTIME_REPLAY_LIMIT
+    )
+    if not missed:
+        return Replay()
+    tweets = [events.tweet_payload(tweet) for tweet in missed]
+    return Replay(
+        frames=[(envelope.FEED_UPDATE, feed_data(tweets))],
+        ids=frozenset(tweet["tweet_id"] for tweet in tweets),
+        truncated=truncated,
+    )

@@ -1,10 +1,12 @@
+from channels.db import database_sync_to_async
+
 from realtime_project.realtime.consumers import StreamConsumer
 
-from . import groups
+from . import groups, selectors
 
 
 class NotificationConsumer(StreamConsumer):
-    """/ws/notifications/<user_id>: that user's new notifications; owner only."""
+    """/ws/notifications/<user_id>[?since=<id>]: that user's notifications; owner only."""
 
     per_user = True
 
@@ -13,3 +15,7 @@ class NotificationConsumer(StreamConsumer):
 
     def stream_groups(self):
         return [groups.user_notifications(self.user.pk)]
+
+    async def replay_since(self, since):
+        return await database_sync_to_async(selectors.notifications_replay)(user=self.user, since=since)
+

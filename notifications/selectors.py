@@ -1,7 +1,12 @@
 """Reads of a user's notifications."""
 
+from django.conf import settings
 from django.db.models import QuerySet
 
+from realtime_project.realtime import envelope
+from realtime_project.realtime.consumers import Replay
+
+from . import events
 from .models import Notification
 
 
@@ -15,3 +20,27 @@ def notifications_for(*, user, unread_only: bool = False) -> QuerySet[Notificati
 
 def unread_count(*, user) -> int:
     return Notification.objects.filter(recipient=user, read=False).count()
+
+
+def notifications_after(*, user, after_id: int, limit: int) -> tuple[list[Notification], bool]:
+    """The newest `limit` of `user`'s notifications with id > `after_id`, oldest
+    first, and whether there were more."""
+    newest = list(
+        Notification.objects.filter(recipient=user, pk__gt=after_id)
+        .select_related("actor")
+        .order_by("-id")[: limit + 1]
+    )
+    return newest[:limit][::-1], len(newest) > limit
+
+
+def notifications_replay(*, user, since: int) -> Replay:
+    """What a client reconnecting with `?since=` missed: one `notification` each."""
+    missed, truncated = notifications_after(
+        user=user, after_id=since, limit=settings.REALTIME_REPLAY_LIMIT
+    )
+    payloads = [events.notification_payload(notification) for notification in missed]
+    return Replay(
+        frames=[(envelope.NOTIFICATION, payload) for payload in payloads],
+        ids=frozenset(payload["notification_id"] for payload in payloads),
+        truncated=truncated,
+    )

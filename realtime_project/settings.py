@@ -208,3 +208,5 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
     },
 }
+# Most rows a reconnecting client gets replayed (`?since=`); past it, it is told to reload.
+REALTIME_REPLAY_LIMIT = int(env_number("REALTIME_REPLAY_LIMIT", 500))

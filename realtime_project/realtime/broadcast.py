@@ -25,15 +25,21 @@ logger = logging.getLogger(__name__)
 STREAM_EVENT = "stream.event"
 
 
-def stream_message(kind: str, data: dict, *, exclude_channel: str | None = None) -> dict:
+def stream_message(
+    kind: str, data: dict, *, exclude_channel: str | None = None, ids: list[str] | None = None
+) -> dict:
     """Return the channel-layer message carrying the encoded envelope.
 
     `exclude_channel` names one connection that must not receive it (the
-    sender of a typing indicator).
+    sender of a typing indicator). `ids` are the ids of the database rows the
+    message carries, so a resuming consumer can drop what its replay sent
+    without decoding the text.
     """
     message = {"type": STREAM_EVENT, "text": envelope.encode(kind, data)}
     if exclude_channel:
         message["exclude"] = exclude_channel
+    if ids:
+        message["ids"] = ids
     return message
 
 
@@ -51,13 +57,15 @@ def send_to_groups(groups: list[str], message: dict) -> None:
         logger.exception("broadcast to %d group(s) failed (first: %s)", len(groups), groups[:1])
 
 
-def broadcast_on_commit(*, groups: Iterable[str], kind: str, data: dict) -> None:
+def broadcast_on_commit(
+    *, groups: Iterable[str], kind: str, data: dict, ids: list[str] | None = None
+) -> None:
     """Send `data` as a `kind` message to `groups` once the current transaction
     commits. Send nothing if it rolls back. Outside a transaction, send now."""
     groups = list(groups)
     if not groups:
         return
-    message = stream_message(kind, data)
+    message = stream_message(kind, data, ids=ids)
     transaction.on_commit(lambda: send_to_groups(groups, message))
 
 
@@ -83,7 +91,12 @@ async def broadcast_now(
 
 def broadcast_notification(*, group: str, notification: dict) -> None:
     """Send one `notification` to `group` once the transaction commits."""
-    broadcast_on_commit(groups=[group], kind=envelope.NOTIFICATION, data=notification)
+    broadcast_on_commit(
+        groups=[group],
+        kind=envelope.NOTIFICATION,
+        data=notification,
+        ids=[notification["notification_id"]],
+    )
 
 
 def broadcast_trending_update(*, group: str, topics: list[dict]) -> None:
@@ -93,7 +106,12 @@ def broadcast_trending_update(*, group: str, topics: list[dict]) -> None:
 
 def broadcast_feed_update(*, groups: Iterable[str], tweets: list[dict]) -> None:
     """Send new `tweets` as one `feed_update` to each of `groups` after commit."""
-    broadcast_on_commit(groups=groups, kind=envelope.FEED_UPDATE, data=feed_data(tweets))
+    broadcast_on_commit(
+        groups=groups,
+        kind=envelope.FEED_UPDATE,
+        data=feed_data(tweets),
+        ids=[tweet["tweet_id"] for tweet in tweets],
+    )
 
 
 def broadcast_engagement_update(*, group: str, engagement: dict) -> None:

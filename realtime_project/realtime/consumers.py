@@ -10,6 +10,7 @@ snapshot to send on connect, and which client message types it accepts.
 
 import json
 import logging
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 from channels.exceptions import StopConsumer
@@ -17,6 +18,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.consumer import get_handler_name
 
 from . import envelope
+from .auth import query_param
 from .stats import registry
 
 logger = logging.getLogger(__name__)
@@ -39,6 +41,17 @@ class AccessDenied(Exception):
         self.reason = reason
 
 
+@dataclass
+class Replay:
+    """What a resuming client missed: frames to send, oldest first."""
+
+    frames: list[tuple[str, dict]] = field(default_factory=list)
+    # Ids of the rows sent, so live messages carrying them are not sent twice.
+    ids: frozenset[str] = frozenset()
+    # More were missed than the replay limit: the client should reload.
+    truncated: bool = False
+
+
 class StreamConsumer(AsyncWebsocketConsumer):
     """A WebSocket stream: access check, groups, snapshot, ping, errors."""
 
@@ -52,6 +65,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         super().__init__(*args, **kwargs)
         self.is_open = False
         self.counted_user_id: int | None = None
+        self.replayed_ids: frozenset[str] = frozenset()
 
     # --- What subclasses provide ----------------------------------------
 
@@ -64,6 +78,14 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def send_snapshot(self) -> None:
         """Send what a client sees at once on connect (nothing by default)."""
+
+    async def replay_since(self, since: int) -> Replay | None:
+        """Return what the client missed after row `since` (streams of rows only)."""
+        return None
+
+    def without_replayed(self, data: dict, replayed: frozenset[str]) -> dict | None:
+        """Return `data` minus the rows already replayed (for messages of several rows)."""
+        return data
 
     async def on_close(self) -> None:
         """Release what the stream holds for this connection."""
@@ -104,7 +126,35 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.is_open = True
         self.counted_user_id = self.user.pk if self.per_user else None
         registry.opened(user_id=self.counted_user_id)
+        await self.resume()
         await self.send_snapshot()
+
+    async def resume(self) -> None:
+        """Replay what the client missed since `?since=<id>`, oldest first.
+
+        The groups are joined before the database is read, and Channels
+        delivers this connection's live messages only after connect()
+        returns: nothing committed in between is lost, and what both the
+        replay and a live message carry is sent once (see stream_event).
+        """
+        raw = query_param(self.scope, "since")
+        if raw is None:
+            return
+        since = parse_row_id(raw)
+        if since is None:
+            await self.send_error("invalid_since", "since must be the id of the last item seen")
+            return
+        replay = await self.replay_since(since)
+        if replay is None:
+            return
+        if replay.truncated:
+            await self.send_error(
+                "replay_truncated",
+                "too much was missed to replay it all: the newest items follow; reload the rest",
+            )
+        for kind, data in replay.frames:
+            await self.send_message(kind, data)
+        self.replayed_ids = replay.ids
 
     async def disconnect(self, code):
         if self.is_open:
@@ -128,7 +178,24 @@ class StreamConsumer(AsyncWebsocketConsumer):
         """Forward an encoded envelope from the channel layer to the client."""
         if not self.is_open or event.get("exclude") == self.channel_name:
             return
-        await self.send(text_data=event["text"])
+        text = event["text"]
+        if self.replayed_ids and event.get("ids"):
+            text = self.drop_replayed(event)
+            if text is None:
+                return
+        await self.send(text_data=text)
+
+    def drop_replayed(self, event) -> str | None:
+        """The event's text without rows the replay already sent; None if nothing is left."""
+        ids = event["ids"]
+        fresh = [row_id for row_id in ids if row_id not in self.replayed_ids]
+        if len(fresh) == len(ids):
+            return event["text"]
+        if not fresh:
+            return None
+        frame = json.loads(event["text"])
+        data = self.without_replayed(frame["data"], self.replayed_ids)
+        return envelope.encode(frame["type"], data) if data else None
 
     async def send_message(self, kind: str, data: dict) -> None:
         await self.send(text_data=envelope.encode(kind, data))
@@ -171,6 +238,15 @@ class StreamConsumer(AsyncWebsocketConsumer):
             # A bug in one handler must not take the connection down.
             logger.exception("handling a %r message failed", kind)
             await self.send_error("internal_error", "the message could not be processed")
+
+
+def parse_row_id(raw: str) -> int | None:
+    """A database id from client input, or None if it is not one."""
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        return None
+    return value if 0 <= value < 2**63 else None
 
 
 class UnknownStreamConsumer(StreamConsumer):
