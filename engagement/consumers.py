@@ -6,6 +6,7 @@ from django.conf import settings
 from feed import selectors as feed_selectors
 from realtime_project.realtime import envelope
 from realtime_project.realtime.consumers import AccessDenied, CloseCode, StreamConsumer
+from realtime_project.realtime.limits import RateLimit
 
 from . import groups, selectors, services
 
@@ -21,6 +22,8 @@ class EngagementConsumer(StreamConsumer):
             raise AccessDenied(CloseCode.NOT_FOUND, "no such tweet")
         self.tweet_id = int(tweet_id)
         self.typing_expiry: asyncio.Task | None = None
+        rate = settings.REALTIME_TYPING_CHANGES_PER_SECOND
+        self.typing_changes = RateLimit(rate, burst=2 * rate)
 
     def stream_groups(self):
         return [groups.tweet_watchers(self.tweet_id)]
@@ -37,6 +40,10 @@ class EngagementConsumer(StreamConsumer):
         is_typing = message.get("is_typing")
         if not isinstance(is_typing, bool):
             await self.send_error("invalid_message", '"is_typing" must be true or false')
+            return
+        # Flipping on and off is what reaches every watcher: that is limited.
+        if is_typing != (self.typing_expiry is not None) and not self.typing_changes.allow():
+            await self.send_error("rate_limited", "typing changes too often")
             return
         await self.set_typing(is_typing)
 

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from feed.serializers import display_name
+from realtime_project.throttles import CredentialsRateThrottle
 
 
 class RegisterSerializer(serializers.Serializer):
@@ -80,6 +81,7 @@ def token_for(user) -> str:
 class RegisterApi(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
+    throttle_classes = [CredentialsRateThrottle]
 
     @extend_schema(request=RegisterSerializer, responses={201: TokenResultSerializer})
     def post(self, request):
@@ -99,6 +101,7 @@ class CredentialsApi(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    throttle_classes = [CredentialsRateThrottle]
 
     def get_authenticate_header(self, request):
         return "Token"

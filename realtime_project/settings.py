@@ -175,6 +175,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "realtime_project.api_errors.json_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["realtime_project.throttles.WriteRateThrottle"],
+    # 429 with Retry-After past these. Counted per process (Django's cache).
+    "DEFAULT_THROTTLE_RATES": {
+        "writes": os.environ.get("API_WRITE_RATE", "120/minute"),
+        "credentials": os.environ.get("API_CREDENTIALS_RATE", "30/minute"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Real-time social API",
@@ -210,3 +216,9 @@ LOGGING = {
 }
 # Most rows a reconnecting client gets replayed (`?since=`); past it, it is told to reload.
 REALTIME_REPLAY_LIMIT = int(env_number("REALTIME_REPLAY_LIMIT", 500))
+# Limits (PROTOCOL.md close codes 4429 and 1009).
+REALTIME_MAX_CONNECTIONS_PER_USER = int(env_number("REALTIME_MAX_CONNECTIONS_PER_USER", 20))
+REALTIME_MESSAGES_PER_SECOND = env_number("REALTIME_MESSAGES_PER_SECOND", 10)
+REALTIME_MESSAGES_BURST = int(env_number("REALTIME_MESSAGES_BURST", 20))
+REALTIME_MAX_MESSAGE_BYTES = int(env_number("REALTIME_MAX_MESSAGE_BYTES", 16384))
+REALTIME_TYPING_CHANGES_PER_SECOND = env_number("REALTIME_TYPING_CHANGES_PER_SECOND", 2)

@@ -21,6 +21,14 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    # REST throttles count in Django's cache, which outlives a test.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def no_engagement_coalescing(settings):
     # Each update goes out at once; tests of coalescing turn it back on.
     settings.REALTIME_ENGAGEMENT_COALESCE_SECONDS = 0

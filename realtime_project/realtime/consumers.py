@@ -17,8 +17,11 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.consumer import get_handler_name
 
+from django.conf import settings
+
 from . import envelope
 from .auth import query_param
+from .limits import RateLimit
 from .stats import registry
 
 logger = logging.getLogger(__name__)
@@ -64,8 +67,12 @@ class StreamConsumer(AsyncWebsocketConsumer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.is_open = False
-        self.counted_user_id: int | None = None
+        self.user_id: int | None = None
         self.replayed_ids: frozenset[str] = frozenset()
+        self.inbound = RateLimit(
+            settings.REALTIME_MESSAGES_PER_SECOND, settings.REALTIME_MESSAGES_BURST
+        )
+        self.rate_strikes = 0
 
     # --- What subclasses provide ----------------------------------------
 
@@ -92,6 +99,13 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     # --- Helpers for authorize() ----------------------------------------
 
+    def check_connection_limit(self) -> None:
+        # One user opening sockets without end would exhaust the server for all.
+        user = self.user
+        if user is not None and user.is_authenticated:
+            if registry.connections_of(user.pk) >= settings.REALTIME_MAX_CONNECTIONS_PER_USER:
+                raise AccessDenied(CloseCode.TOO_MANY, "too many connections for this user")
+
     @property
     def user(self):
         return self.scope.get("user")
@@ -117,6 +131,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         await self.accept()
         try:
             await self.authorize()
+            self.check_connection_limit()
         except AccessDenied as denied:
             await self.close(code=int(denied.code), reason=denied.reason)
             return
@@ -124,8 +139,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups.append(group)
         self.is_open = True
-        self.counted_user_id = self.user.pk if self.per_user else None
-        registry.opened(user_id=self.counted_user_id)
+        self.user_id = self.user.pk if self.user and self.user.is_authenticated else None
+        registry.opened(user_id=self.user_id, per_user=self.per_user)
         await self.resume()
         await self.send_snapshot()
 
@@ -159,7 +174,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         if self.is_open:
             self.is_open = False
-            registry.closed(user_id=self.counted_user_id)
+            registry.closed(user_id=self.user_id, per_user=self.per_user)
             await self.on_close()
 
     async def dispatch(self, message):
@@ -185,6 +200,22 @@ class StreamConsumer(AsyncWebsocketConsumer):
                 return
         await self.send(text_data=text)
 
+    async def shut(self, code: CloseCode, reason: str) -> None:
+        """Close the connection with `code` and stop handling its input."""
+        self.is_open = False
+        registry.closed(user_id=self.user_id, per_user=self.per_user)
+        await self.on_close()
+        await self.close(code=int(code), reason=reason)
+
+    async def refuse_flood(self) -> None:
+        # A client over the rate is warned first; one that keeps going (a
+        # burst's worth of refused messages in a row) is disconnected.
+        self.rate_strikes += 1
+        if self.rate_strikes > settings.REALTIME_MESSAGES_BURST:
+            await self.shut(CloseCode.TOO_MANY, "too many messages")
+        else:
+            await self.send_error("rate_limited", "too many messages: slow down")
+
     def drop_replayed(self, event) -> str | None:
         """The event's text without rows the replay already sent; None if nothing is left."""
         ids = event["ids"]
@@ -208,6 +239,13 @@ class StreamConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None):
         if not self.is_open:
             return
+        if len(text_data if text_data is not None else bytes_data) > settings.REALTIME_MAX_MESSAGE_BYTES:
+            await self.shut(CloseCode.TOO_BIG, "message too big")
+            return
+        if not self.inbound.allow():
+            await self.refuse_flood()
+            return
+        self.rate_strikes = 0
         if text_data is None:
             await self.send_error("unsupported_frame", "send JSON text frames, not binary")
             return

@@ -13,24 +13,34 @@ class ConnectionRegistry:
     """
 
     def __init__(self) -> None:
+        # Notifications and feed connections, by user (the stats' "user" kind).
         self._user_connections: Counter[int] = Counter()
         self._global_connections = 0
+        # Every connection of a signed-in user, whatever the stream (for limits).
+        self._sockets_by_user: Counter[int] = Counter()
 
-    def opened(self, *, user_id: int | None) -> None:
-        """Count one connection: a per-user one if `user_id`, else a global one."""
-        if user_id is None:
-            self._global_connections += 1
-        else:
+    def opened(self, *, user_id: int | None, per_user: bool) -> None:
+        """Count one connection of `user_id` (None: anonymous); `per_user` for
+        notifications and feed, else trending or engagement."""
+        if per_user:
             self._user_connections[user_id] += 1
+        else:
+            self._global_connections += 1
+        if user_id is not None:
+            self._sockets_by_user[user_id] += 1
 
-    def closed(self, *, user_id: int | None) -> None:
-        """Forget one connection counted by `opened` with the same `user_id`."""
-        if user_id is None:
+    def closed(self, *, user_id: int | None, per_user: bool) -> None:
+        """Forget one connection counted by `opened` with the same arguments."""
+        if per_user:
+            _decrement(self._user_connections, user_id)
+        else:
             self._global_connections = max(0, self._global_connections - 1)
-            return
-        self._user_connections[user_id] -= 1
-        if self._user_connections[user_id] <= 0:
-            del self._user_connections[user_id]
+        if user_id is not None:
+            _decrement(self._sockets_by_user, user_id)
+
+    def connections_of(self, user_id: int) -> int:
+        """How many connections `user_id` has open in this process."""
+        return self._sockets_by_user.get(user_id, 0)
 
     def snapshot(self) -> dict:
         """Return the figures of PROTOCOL.md's "Connection statistics"."""
@@ -41,6 +51,12 @@ class ConnectionRegistry:
             "global_connections": self._global_connections,
             "total_connections": user_connections + self._global_connections,
         }
+
+
+def _decrement(counter: Counter, key) -> None:
+    counter[key] -= 1
+    if counter[key] <= 0:
+        del counter[key]
 
 
 registry = ConnectionRegistry()
