@@ -1,5 +1,6 @@
 """Registration and API tokens: how a client gets the identity it connects with."""
 
+from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model, login, logout, password_validation
 from django.db import IntegrityError, transaction
 from drf_spectacular.utils import extend_schema
@@ -11,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from feed.serializers import display_name
+from realtime_project.realtime.tickets import ticket_issue
 from realtime_project.throttles import CredentialsRateThrottle
 
 
@@ -144,3 +146,20 @@ class MeApi(APIView):
     @extend_schema(responses=MeSerializer)
     def get(self, request):
         return Response(identity(request.user))
+
+
+class TicketSerializer(serializers.Serializer):
+    ticket = serializers.CharField()
+    expires_in = serializers.IntegerField(help_text="seconds")
+
+
+class WebSocketTicketApi(APIView):
+    """A single-use ticket to open one WebSocket with `?ticket=` instead of `?token=`."""
+
+    @extend_schema(request=None, responses={201: TicketSerializer})
+    def post(self, request):
+        ticket = ticket_issue(user=request.user)
+        return Response(
+            {"ticket": ticket.key, "expires_in": settings.REALTIME_TICKET_SECONDS},
+            status=status.HTTP_201_CREATED,
+        )

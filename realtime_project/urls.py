@@ -11,6 +11,7 @@ api_patterns = [
     path("auth/login/", accounts.LoginApi.as_view(), name="auth-login"),
     path("auth/logout/", accounts.LogoutApi.as_view(), name="auth-logout"),
     path("auth/me/", accounts.MeApi.as_view(), name="auth-me"),
+    path("auth/ws-ticket/", accounts.WebSocketTicketApi.as_view(), name="auth-ws-ticket"),
     path("", include("feed.urls")),
     path("", include("engagement.urls")),
     path("", include("notifications.urls")),

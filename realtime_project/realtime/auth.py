@@ -17,6 +17,13 @@ def query_param(scope, name: str) -> str | None:
 
 
 @database_sync_to_async
+def user_for_ticket(key: str):
+    from .tickets import ticket_redeem
+
+    return ticket_redeem(key=key[:64]) or AnonymousUser()
+
+
+@database_sync_to_async
 def user_for_token(key: str):
     from rest_framework.authtoken.models import Token
 
@@ -27,21 +34,24 @@ def user_for_token(key: str):
 
 
 class TokenAuthMiddleware(BaseMiddleware):
-    """Authenticate with `?token=<REST API token>` when one is given.
+    """Authenticate with `?ticket=<single-use ticket>` or `?token=<API token>`.
 
-    An explicit token overrides the session cookie; a wrong one leaves the
-    connection anonymous, so the consumer answers 4401.
+    Either overrides the session cookie; a wrong one leaves the connection
+    anonymous, so the consumer answers 4401.
     """
 
     async def __call__(self, scope, receive, send):
-        key = query_param(scope, "token")
-        if key is not None:
-            scope = dict(scope, user=await user_for_token(key))
+        ticket = query_param(scope, "ticket")
+        token = query_param(scope, "token")
+        if ticket is not None:
+            scope = dict(scope, user=await user_for_ticket(ticket))
+        elif token is not None:
+            scope = dict(scope, user=await user_for_token(token[:64]))
         return await super().__call__(scope, receive, send)
 
 
 def SessionOrTokenAuthMiddlewareStack(inner):
-    """Session cookie (browsers) or `?token=` (other clients)."""
+    """Session cookie (browsers), `?ticket=` or `?token=` (other clients)."""
     return AuthMiddlewareStack(TokenAuthMiddleware(inner))
 
 
