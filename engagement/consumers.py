@@ -14,6 +14,7 @@ from . import groups, selectors, services
 class EngagementConsumer(StreamConsumer):
     """/ws/engagement/<tweet_id>: live counters of one tweet, and who is typing a reply."""
 
+    stream = groups.STREAM
     client_messages = {"typing": "receive_typing"}
 
     async def authorize(self):

@@ -9,6 +9,7 @@ from . import groups, selectors
 class FeedConsumer(StreamConsumer):
     """/ws/feed/<user_id>[?since=<tweet_id>]: new tweets by followed authors; owner only."""
 
+    stream = groups.STREAM
     per_user = True
 
     async def authorize(self):

@@ -39,9 +39,14 @@ def user_get(*, user_id):
         return None
 
 
-def follower_ids(*, user_id: int) -> list[int]:
-    """Ids of the users following `user_id`."""
-    return list(Follow.objects.filter(followee_id=user_id).values_list("follower_id", flat=True))
+def follower_ids(*, user_id: int, among: set[int] | None = None) -> list[int]:
+    """Ids of the users following `user_id`; only those in `among` if given."""
+    follows = Follow.objects.filter(followee_id=user_id)
+    if among is not None:
+        if not among:
+            return []
+        follows = follows.filter(follower_id__in=among)
+    return list(follows.values_list("follower_id", flat=True))
 
 
 def home_timeline(*, user) -> QuerySet[Tweet]:

@@ -8,6 +8,7 @@ from . import groups, selectors
 class NotificationConsumer(StreamConsumer):
     """/ws/notifications/<user_id>[?since=<id>]: that user's notifications; owner only."""
 
+    stream = groups.STREAM
     per_user = True
 
     async def authorize(self):

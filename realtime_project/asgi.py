@@ -9,6 +9,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "realtime_project.settings")
 django_http = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from engagement.consumers import EngagementConsumer  # noqa: E402
@@ -18,6 +19,7 @@ from realtime_project.realtime.auth import (  # noqa: E402
     AllowedHostsOriginValidator,
     SessionOrTokenAuthMiddlewareStack,
 )
+from realtime_project.realtime.backpressure import install_daphne_backpressure  # noqa: E402
 from realtime_project.realtime.consumers import UnknownStreamConsumer  # noqa: E402
 from realtime_project.realtime.serverloop import ServerLoopMiddleware  # noqa: E402
 from trending.consumers import TrendingConsumer  # noqa: E402
@@ -31,6 +33,8 @@ websocket_urlpatterns = [
     re_path(r"^ws/engagement/(?P<tweet_id>[^/]+)/?$", EngagementConsumer.as_asgi()),
     re_path(r"", UnknownStreamConsumer.as_asgi()),
 ]
+
+install_daphne_backpressure(settings.REALTIME_MAX_QUEUED_BYTES)
 
 application = ServerLoopMiddleware(
     ProtocolTypeRouter(

@@ -126,11 +126,30 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        # The layer's receive loop blocks 5 s in BZPOPMIN; a
+                        # socket timeout at or under that (redis-py's default
+                        # is 5 s) kills the loop and its consumers with it.
+                        "socket_timeout": 15,
+                        # Fail a handshake fast when Redis is down, rather
+                        # than hang the client.
+                        "socket_connect_timeout": 3,
+                        # Every group_add/group_send borrows a connection; a
+                        # burst of handshakes must not run out (default 100,
+                        # then errors). Redis serves 10,000 clients by default.
+                        "max_connections": 1000,
+                        # Notice a connection Redis dropped (a restart) before
+                        # using it, so broadcasts recover on their own.
+                        "health_check_interval": 10,
+                    }
+                ],
                 # A slow client may fall this far behind before messages to it
                 # are dropped (they remain recoverable from the database).
                 "capacity": 1000,
-                # Longer than any connection stays unrefreshed in a group.
+                # A connection's group membership lives this long without a
+                # refresh: longer than any connection, so nobody is dropped.
                 "group_expiry": 86400,
             },
         }
@@ -224,3 +243,5 @@ REALTIME_MAX_MESSAGE_BYTES = int(env_number("REALTIME_MAX_MESSAGE_BYTES", 16384)
 REALTIME_TYPING_CHANGES_PER_SECOND = env_number("REALTIME_TYPING_CHANGES_PER_SECOND", 2)
 # Seconds a single-use WebSocket ticket (POST /api/auth/ws-ticket/) stays valid.
 REALTIME_TICKET_SECONDS = int(env_number("REALTIME_TICKET_SECONDS", 30))
+# Unsent bytes a WebSocket may hold before its client is closed with 4429 as too slow.
+REALTIME_MAX_QUEUED_BYTES = int(env_number("REALTIME_MAX_QUEUED_BYTES", 1024 * 1024))

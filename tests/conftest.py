@@ -2,6 +2,10 @@
 
 import itertools
 import json
+import shutil
+import socket
+import subprocess
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -107,3 +111,48 @@ def broadcasts(monkeypatch, django_capture_on_commit_callbacks):
     recorder = BroadcastRecorder(django_capture_on_commit_callbacks)
     monkeypatch.setattr(broadcast, "send_to_groups", recorder.record)
     return recorder
+
+
+@pytest.fixture
+def online():
+    """Mark users as having a connection open to a stream, as consumers do."""
+    from realtime_project.realtime.stats import registry
+
+    opened = []
+
+    def mark(user, stream="feed"):
+        registry.opened(stream=stream, user_id=user.pk, per_user=True)
+        opened.append((stream, user.pk))
+
+    yield mark
+    for stream, user_id in opened:
+        registry.closed(stream=stream, user_id=user_id)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """A private redis-server on a free port: its URL. Killed at the end."""
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is missing: `make test` installs it"
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    process.kill()
+    process.wait()

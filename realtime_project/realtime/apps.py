@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class RealtimeConfig(AppConfig):
@@ -6,3 +7,10 @@ class RealtimeConfig(AppConfig):
 
     name = "realtime_project.realtime"
     label = "realtime"
+
+    def ready(self):
+        from . import cluster, serverloop
+
+        if settings.REDIS_URL:
+            # Several processes share the layer: tell them what this one has open.
+            serverloop.run_with_server(cluster.publish_forever)

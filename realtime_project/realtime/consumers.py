@@ -58,6 +58,8 @@ class Replay:
 class StreamConsumer(AsyncWebsocketConsumer):
     """A WebSocket stream: access check, groups, snapshot, ping, errors."""
 
+    # The stream's name in statistics and presence (cluster.users_online).
+    stream = ""
     # True for streams that belong to one user (notifications, feed): they
     # count toward `active_users`/`total_user_connections` in /ws/stats.
     per_user = False
@@ -140,7 +142,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             self.groups.append(group)
         self.is_open = True
         self.user_id = self.user.pk if self.user and self.user.is_authenticated else None
-        registry.opened(user_id=self.user_id, per_user=self.per_user)
+        registry.opened(stream=self.stream, user_id=self.user_id, per_user=self.per_user)
         await self.resume()
         await self.send_snapshot()
 
@@ -174,7 +176,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         if self.is_open:
             self.is_open = False
-            registry.closed(user_id=self.user_id, per_user=self.per_user)
+            registry.closed(stream=self.stream, user_id=self.user_id)
             await self.on_close()
 
     async def dispatch(self, message):
@@ -203,7 +205,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
     async def shut(self, code: CloseCode, reason: str) -> None:
         """Close the connection with `code` and stop handling its input."""
         self.is_open = False
-        registry.closed(user_id=self.user_id, per_user=self.per_user)
+        registry.closed(stream=self.stream, user_id=self.user_id)
         await self.on_close()
         await self.close(code=int(code), reason=reason)
 

@@ -1,56 +1,100 @@
-"""Counts of open WebSocket connections in this process, behind GET /ws/stats."""
+"""Who is connected to which stream: counted per process, combined over all
+processes that share the channel layer (see cluster.py), behind GET /ws/stats.
+"""
 
-from collections import Counter
+from collections import Counter, defaultdict
 
 from django.http import JsonResponse
 
 
 class ConnectionRegistry:
-    """Count open connections by kind and by user.
+    """Count this process's open connections by stream and by user.
 
     Consumers call `opened`/`closed` from the event loop thread only, so no
     lock is needed.
     """
 
     def __init__(self) -> None:
-        # Notifications and feed connections, by user (the stats' "user" kind).
-        self._user_connections: Counter[int] = Counter()
-        self._global_connections = 0
+        # stream -> user id -> open connections of signed-in users.
+        self._users: dict[str, Counter[int]] = defaultdict(Counter)
+        # stream -> open anonymous connections.
+        self._anonymous: Counter[str] = Counter()
+        # Streams that belong to one user (notifications, feed).
+        self._per_user_streams: set[str] = set()
         # Every connection of a signed-in user, whatever the stream (for limits).
         self._sockets_by_user: Counter[int] = Counter()
+        self.version = 0  # bumped on every change, so publishers know when to publish
 
-    def opened(self, *, user_id: int | None, per_user: bool) -> None:
-        """Count one connection of `user_id` (None: anonymous); `per_user` for
-        notifications and feed, else trending or engagement."""
+    def opened(self, *, stream: str, user_id: int | None, per_user: bool) -> None:
+        """Count one connection of `user_id` (None: anonymous) to `stream`."""
         if per_user:
-            self._user_connections[user_id] += 1
+            self._per_user_streams.add(stream)
+        if user_id is None:
+            self._anonymous[stream] += 1
         else:
-            self._global_connections += 1
-        if user_id is not None:
+            self._users[stream][user_id] += 1
             self._sockets_by_user[user_id] += 1
+        self.version += 1
 
-    def closed(self, *, user_id: int | None, per_user: bool) -> None:
+    def closed(self, *, stream: str, user_id: int | None) -> None:
         """Forget one connection counted by `opened` with the same arguments."""
-        if per_user:
-            _decrement(self._user_connections, user_id)
+        if user_id is None:
+            _decrement(self._anonymous, stream)
         else:
-            self._global_connections = max(0, self._global_connections - 1)
-        if user_id is not None:
+            _decrement(self._users[stream], user_id)
             _decrement(self._sockets_by_user, user_id)
+        self.version += 1
 
     def connections_of(self, user_id: int) -> int:
         """How many connections `user_id` has open in this process."""
         return self._sockets_by_user.get(user_id, 0)
 
-    def snapshot(self) -> dict:
-        """Return the figures of PROTOCOL.md's "Connection statistics"."""
-        user_connections = sum(self._user_connections.values())
+    def export(self) -> dict:
+        """This process's counts as JSON-safe data (what cluster.py publishes)."""
         return {
-            "active_users": len(self._user_connections),
-            "total_user_connections": user_connections,
-            "global_connections": self._global_connections,
-            "total_connections": user_connections + self._global_connections,
+            "users": {
+                stream: {str(uid): n for uid, n in users.items()}
+                for stream, users in self._users.items()
+                if users
+            },
+            "anonymous": {stream: n for stream, n in self._anonymous.items() if n},
+            "per_user_streams": sorted(self._per_user_streams),
         }
+
+    def snapshot(self) -> dict:
+        """PROTOCOL.md's statistics for this process alone."""
+        return combine([self.export()])
+
+
+def combine(exports: list[dict]) -> dict:
+    """PROTOCOL.md's "Connection statistics" over the exports of several processes.
+
+    `active_users` counts a user once however many processes they are on.
+    """
+    active_users: set[str] = set()
+    user_connections = global_connections = 0
+    for export in exports:
+        per_user = set(export.get("per_user_streams", []))
+        for stream, users in export.get("users", {}).items():
+            if stream in per_user:
+                active_users.update(users)
+                user_connections += sum(users.values())
+            else:
+                global_connections += sum(users.values())
+        global_connections += sum(
+            n for stream, n in export.get("anonymous", {}).items() if stream not in per_user
+        )
+    return {
+        "active_users": len(active_users),
+        "total_user_connections": user_connections,
+        "global_connections": global_connections,
+        "total_connections": user_connections + global_connections,
+    }
+
+
+def online_in(exports: list[dict], stream: str) -> set[int]:
+    """Ids of the users with at least one `stream` connection in any of `exports`."""
+    return {int(uid) for export in exports for uid in export.get("users", {}).get(stream, {})}
 
 
 def _decrement(counter: Counter, key) -> None:
@@ -63,7 +107,9 @@ registry = ConnectionRegistry()
 
 
 async def stats_view(request):
-    """GET /ws/stats: the connection counts as JSON."""
+    """GET /ws/stats: the connection counts of every server process, as JSON."""
+    from .cluster import cluster_exports
+
     if request.method != "GET":
         return JsonResponse({"detail": "Method not allowed."}, status=405)
-    return JsonResponse(registry.snapshot())
+    return JsonResponse(combine(await cluster_exports()))

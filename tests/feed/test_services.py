@@ -7,9 +7,11 @@ from feed.models import Follow
 pytestmark = pytest.mark.django_db
 
 
-def test_post_reaches_each_follower_feed_once(broadcasts, alice, bob, carol):
+def test_post_reaches_each_online_follower_feed_once(broadcasts, online, alice, bob, carol):
     services.follow_create(follower=bob, followee=alice)
     services.follow_create(follower=carol, followee=alice)
+    online(bob)
+    online(carol)
     with broadcasts.committing():
         tweet = services.tweet_create(author=alice, content="news #Launch", topics=["Product"])
     updates = broadcasts.of_kind("feed_update")
@@ -36,8 +38,9 @@ def test_post_without_followers_sends_no_feed_update(broadcasts, alice):
     assert broadcasts.of_kind("feed_update") == []
 
 
-def test_reply_reaches_the_repliers_followers(broadcasts, alice, bob, carol):
+def test_reply_reaches_the_repliers_followers(broadcasts, online, alice, bob, carol):
     services.follow_create(follower=carol, followee=bob)
+    online(carol)
     tweet = services.tweet_create(author=alice, content="question")
     with broadcasts.committing():
         reply = services.tweet_create(author=bob, content="answer", reply_to=tweet)
@@ -61,10 +64,21 @@ def test_following_twice_is_harmless_and_self_follow_is_refused(alice, bob):
         services.follow_create(follower=alice, followee=alice)
 
 
-def test_unfollow_stops_feed_updates(broadcasts, alice, bob):
+def test_unfollow_stops_feed_updates(broadcasts, online, alice, bob):
     services.follow_create(follower=bob, followee=alice)
+    online(bob)
     assert services.follow_delete(follower=bob, followee=alice) is True
     assert services.follow_delete(follower=bob, followee=alice) is False
     with broadcasts.committing():
         services.tweet_create(author=alice, content="hello?")
     assert broadcasts.of_kind("feed_update") == []
+
+
+def test_post_goes_only_to_followers_with_a_feed_open(broadcasts, online, alice, bob, carol):
+    services.follow_create(follower=bob, followee=alice)
+    services.follow_create(follower=carol, followee=alice)
+    online(bob)
+    online(carol, stream="notifications")
+    with broadcasts.committing():
+        services.tweet_create(author=alice, content="who is here?")
+    assert [group for group, _ in broadcasts.of_kind("feed_update")] == [groups.user_feed(bob.pk)]

@@ -47,7 +47,7 @@ async def exchange(path: str, frames: list) -> list[dict]:
 
 
 @pytest.fixture
-def tweet(django_db_serialized_rollback, transactional_db, make_user):
+def tweet(transactional_db, make_user):
     from feed import services
 
     return services.tweet_create(author=make_user(), content="target")

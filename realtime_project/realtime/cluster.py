@@ -1,0 +1,135 @@
+"""The server processes sharing one channel layer, and what each has open.
+
+With REDIS_URL, every server process publishes its connection counts
+(stats.ConnectionRegistry.export) to Redis under its own key, refreshed every
+few seconds and soon after every change, with a TTL: a process that dies
+stops being counted when its key expires. /ws/stats and the online-only
+feed fan-out read all live processes' keys. Without REDIS_URL there is one
+process and its own registry is the whole truth.
+"""
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+
+import redis
+import redis.asyncio as aioredis
+from django.conf import settings
+
+from .stats import online_in, registry
+
+logger = logging.getLogger(__name__)
+
+PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+KEY_PREFIX = "realtime:process:"
+INDEX_KEY = "realtime:processes"
+# A dead process's counts vanish after this (PROTOCOL.md allows 60 s).
+PROCESS_TTL_SECONDS = 30
+REFRESH_SECONDS = 5
+# How soon a change (a connection opened or closed) is published.
+CHANGE_POLL_SECONDS = 0.1
+
+_async_clients: dict[int, aioredis.Redis] = {}
+_sync_client: redis.Redis | None = None
+
+
+def _async_client() -> aioredis.Redis:
+    # redis.asyncio connections belong to the loop that made them.
+    loop_id = id(asyncio.get_running_loop())
+    if loop_id not in _async_clients:
+        _async_clients[loop_id] = aioredis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=3, socket_connect_timeout=3
+        )
+    return _async_clients[loop_id]
+
+
+def _client() -> redis.Redis:
+    global _sync_client
+    if _sync_client is None:
+        _sync_client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=3, socket_connect_timeout=3
+        )
+    return _sync_client
+
+
+def _local_export() -> dict:
+    # Called from worker threads too, while the loop thread may be changing
+    # the registry: retry the rare read that met a resize.
+    for _ in range(5):
+        try:
+            return registry.export()
+        except RuntimeError:
+            continue
+    return registry.export()
+
+
+def _decode(values) -> list[dict]:
+    return [json.loads(value) for value in values if value]
+
+
+async def cluster_exports() -> list[dict]:
+    """The exports of every live server process, this one's up to the moment."""
+    own = registry.export()
+    if not settings.REDIS_URL:
+        return [own]
+    try:
+        client = _async_client()
+        ids = await client.zrangebyscore(INDEX_KEY, time.time() - PROCESS_TTL_SECONDS, "+inf")
+        others = [i.decode() for i in ids if i.decode() != PROCESS_ID]
+        values = await client.mget([KEY_PREFIX + i for i in others]) if others else []
+    except redis.RedisError:
+        logger.warning("Redis unreachable: statistics cover this process only")
+        return [own]
+    return [own, *_decode(values)]
+
+
+def users_online(*, stream: str) -> set[int] | None:
+    """Ids of the users with a `stream` connection open on any server process.
+
+    From synchronous code (services). If Redis cannot be read, return None:
+    callers then send to everyone concerned rather than to no one.
+    """
+    if not settings.REDIS_URL:
+        return online_in([_local_export()], stream)
+    try:
+        client = _client()
+        ids = client.zrangebyscore(INDEX_KEY, time.time() - PROCESS_TTL_SECONDS, "+inf")
+        values = client.mget([KEY_PREFIX + i.decode() for i in ids]) if ids else []
+    except redis.RedisError:
+        logger.warning("Redis unreachable: cannot tell who is online on %s", stream)
+        return None
+    return online_in(_decode(values), stream)
+
+
+async def publish() -> None:
+    """Publish this process's counts (and that it is alive)."""
+    client = _async_client()
+    now = time.time()
+    async with client.pipeline(transaction=False) as pipe:
+        pipe.set(KEY_PREFIX + PROCESS_ID, json.dumps(registry.export()), ex=PROCESS_TTL_SECONDS)
+        pipe.zadd(INDEX_KEY, {PROCESS_ID: now})
+        pipe.zremrangebyscore(INDEX_KEY, 0, now - PROCESS_TTL_SECONDS)
+        await pipe.execute()
+
+
+async def publish_forever() -> None:
+    """Keep this process's published counts fresh until the server stops."""
+    published_version, published_at = None, 0.0
+    while True:
+        changed = registry.version != published_version
+        if changed or time.monotonic() - published_at >= REFRESH_SECONDS:
+            version = registry.version
+            try:
+                await publish()
+                published_version, published_at = version, time.monotonic()
+            except redis.RedisError as error:
+                logger.warning("could not publish connection counts: %s", error)
+                await asyncio.sleep(1)
+            except Exception:
+                logger.exception("publishing connection counts failed")
+                await asyncio.sleep(1)
+        await asyncio.sleep(CHANGE_POLL_SECONDS)
