@@ -3,6 +3,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from realtime_project import accounts, views
+from realtime_project.realtime.health import healthz, readyz
+from realtime_project.realtime.metrics import metrics_view
 from realtime_project.realtime.stats import stats_view
 
 api_patterns = [
@@ -26,4 +28,7 @@ urlpatterns = [
     path("api/", include(api_patterns)),
     path("ws/stats", stats_view, name="ws-stats"),
     path("ws/stats/", stats_view),
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
 ]

@@ -12,6 +12,8 @@ notifications and feed items are rows, and the client resumes with `?since=`.
 
 import logging
 
+from .metrics import CLIENTS_DROPPED
+
 logger = logging.getLogger(__name__)
 
 CLOSE_TOO_SLOW = 4429
@@ -37,6 +39,7 @@ def install_daphne_backpressure(max_queued_bytes: int) -> None:
                 "closing a WebSocket whose client is not reading (%d bytes queued)",
                 queued_bytes(self.transport),
             )
+            CLIENTS_DROPPED.labels(reason="slow reader").inc()
             self.sendClose(code=CLOSE_TOO_SLOW, reason="too slow: resume with since")
             return
         unbounded_send(self, content, binary)

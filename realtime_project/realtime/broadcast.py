@@ -11,6 +11,7 @@ not fail because a socket could not be told.
 """
 
 import logging
+import time
 from collections.abc import Iterable
 
 from asgiref.sync import async_to_sync
@@ -18,6 +19,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from . import envelope
+from .metrics import CHANNEL_LAYER_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +37,7 @@ def stream_message(
     message carries, so a resuming consumer can drop what its replay sent
     without decoding the text.
     """
-    message = {"type": STREAM_EVENT, "text": envelope.encode(kind, data)}
+    message = {"type": STREAM_EVENT, "kind": kind, "text": envelope.encode(kind, data)}
     if exclude_channel:
         message["exclude"] = exclude_channel
     if ids:
@@ -45,6 +47,8 @@ def stream_message(
 
 async def _group_send_all(groups: list[str], message: dict) -> None:
     layer = get_channel_layer()
+    # Stamped when it leaves, for the broadcast latency metric.
+    message["sent_at"] = time.time()
     for group in groups:
         await layer.group_send(group, message)
 
@@ -54,6 +58,7 @@ def send_to_groups(groups: list[str], message: dict) -> None:
     try:
         async_to_sync(_group_send_all)(groups, message)
     except Exception:
+        CHANNEL_LAYER_ERRORS.inc()
         logger.exception("broadcast to %d group(s) failed (first: %s)", len(groups), groups[:1])
 
 
@@ -76,11 +81,12 @@ async def broadcast_now(
 
     For events with no database row behind them (typing). Never raise.
     """
+    message = stream_message(kind, data, exclude_channel=exclude_channel)
+    message["sent_at"] = time.time()
     try:
-        await get_channel_layer().group_send(
-            group, stream_message(kind, data, exclude_channel=exclude_channel)
-        )
+        await get_channel_layer().group_send(group, message)
     except Exception:
+        CHANNEL_LAYER_ERRORS.inc()
         logger.exception("immediate broadcast of %s to %s failed", kind, group)
 
 

@@ -10,6 +10,7 @@ snapshot to send on connect, and which client message types it accepts.
 
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -22,6 +23,13 @@ from django.conf import settings
 from . import envelope
 from .auth import query_param
 from .limits import RateLimit
+from .metrics import (
+    BROADCAST_LATENCY,
+    CLIENTS_DROPPED,
+    CONNECTIONS_OPEN,
+    CONNECTIONS_REFUSED,
+    MESSAGES_DELIVERED,
+)
 from .stats import registry
 
 logger = logging.getLogger(__name__)
@@ -135,6 +143,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await self.authorize()
             self.check_connection_limit()
         except AccessDenied as denied:
+            CONNECTIONS_REFUSED.labels(code=int(denied.code)).inc()
+            logger.info("refused %s %s: %s", self.stream or "?", self.who(), denied.reason)
             await self.close(code=int(denied.code), reason=denied.reason)
             return
         for group in self.stream_groups():
@@ -143,6 +153,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.is_open = True
         self.user_id = self.user.pk if self.user and self.user.is_authenticated else None
         registry.opened(stream=self.stream, user_id=self.user_id, per_user=self.per_user)
+        CONNECTIONS_OPEN.labels(stream=self.stream).inc()
+        # The path only: the query string may hold a token or ticket.
+        logger.info("connected %s %s %s", self.stream, self.scope["path"], self.who())
         await self.resume()
         await self.send_snapshot()
 
@@ -175,9 +188,19 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code):
         if self.is_open:
-            self.is_open = False
-            registry.closed(stream=self.stream, user_id=self.user_id)
+            self.forget(code)
             await self.on_close()
+
+    def forget(self, code) -> None:
+        """Stop counting this connection, once."""
+        self.is_open = False
+        registry.closed(stream=self.stream, user_id=self.user_id)
+        CONNECTIONS_OPEN.labels(stream=self.stream).dec()
+        logger.info("disconnected %s %s %s code=%s", self.stream, self.scope["path"], self.who(), code)
+
+    def who(self) -> str:
+        user = self.user
+        return f"user={user.pk}" if user is not None and user.is_authenticated else "anonymous"
 
     async def dispatch(self, message):
         # Channels 4.3 hops to a worker thread to close stale database
@@ -201,11 +224,14 @@ class StreamConsumer(AsyncWebsocketConsumer):
             if text is None:
                 return
         await self.send(text_data=text)
+        MESSAGES_DELIVERED.labels(type=event.get("kind", "")).inc()
+        if "sent_at" in event:
+            BROADCAST_LATENCY.observe(max(0.0, time.time() - event["sent_at"]))
 
     async def shut(self, code: CloseCode, reason: str) -> None:
         """Close the connection with `code` and stop handling its input."""
-        self.is_open = False
-        registry.closed(stream=self.stream, user_id=self.user_id)
+        CLIENTS_DROPPED.labels(reason=reason).inc()
+        self.forget(int(code))
         await self.on_close()
         await self.close(code=int(code), reason=reason)
 

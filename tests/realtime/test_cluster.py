@@ -7,7 +7,7 @@ import pytest
 import redis
 
 from realtime_project.realtime import cluster
-from realtime_project.realtime.stats import ConnectionRegistry, combine, registry
+from realtime_project.realtime.stats import ConnectionRegistry, combine
 
 pytestmark = pytest.mark.asyncio
 
@@ -19,6 +19,8 @@ def shared_redis(redis_server, settings, monkeypatch):
     client.flushdb()
     monkeypatch.setattr(cluster, "_sync_client", None)
     monkeypatch.setattr(cluster, "_async_clients", {})
+    # This process's own counts, free of connections other tests left open.
+    monkeypatch.setattr(cluster, "registry", ConnectionRegistry())
     return client
 
 
@@ -32,11 +34,8 @@ def publish_other_process(client, name, *opened, age=0.0):
 
 async def test_stats_add_up_every_live_process(shared_redis):
     publish_other_process(shared_redis, "other", ("feed", 41), ("trending", None))
-    registry.opened(stream="feed", user_id=42, per_user=True)
-    try:
-        stats = combine(await cluster.cluster_exports())
-    finally:
-        registry.closed(stream="feed", user_id=42)
+    cluster.registry.opened(stream="feed", user_id=42, per_user=True)
+    stats = combine(await cluster.cluster_exports())
     assert stats == {
         "active_users": 2,
         "total_user_connections": 2,
@@ -52,11 +51,8 @@ async def test_a_process_silent_past_the_ttl_is_not_counted(shared_redis):
 
 
 async def test_published_counts_tell_who_is_online(shared_redis):
-    registry.opened(stream="feed", user_id=5, per_user=True)
-    try:
-        await cluster.publish()
-    finally:
-        registry.closed(stream="feed", user_id=5)
+    cluster.registry.opened(stream="feed", user_id=5, per_user=True)
+    await cluster.publish()
     publish_other_process(shared_redis, "other", ("feed", 6), ("notifications", 8))
     assert cluster.users_online(stream="feed") == {5, 6}
 
@@ -65,5 +61,5 @@ async def test_unreachable_redis_falls_back_to_this_process(settings, monkeypatc
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     monkeypatch.setattr(cluster, "_sync_client", None)
     monkeypatch.setattr(cluster, "_async_clients", {})
-    assert await cluster.cluster_exports() == [registry.export()]
+    assert await cluster.cluster_exports() == [cluster.registry.export()]
     assert cluster.users_online(stream="feed") is None

@@ -1,0 +1,36 @@
+"""Prometheus metrics of the real-time layer, served by each process at /metrics.
+
+Each Daphne process exposes its own figures (Prometheus scrapes every
+process and adds them up), so the default per-process registry is right.
+"""
+
+from django.http import HttpResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+CONNECTIONS_OPEN = Gauge(
+    "realtime_connections_open", "WebSocket connections open in this process", ["stream"]
+)
+CONNECTIONS_REFUSED = Counter(
+    "realtime_connections_refused_total", "Handshakes closed by an access check", ["code"]
+)
+MESSAGES_DELIVERED = Counter(
+    "realtime_messages_delivered_total", "Messages written to WebSocket clients", ["type"]
+)
+BROADCAST_LATENCY = Histogram(
+    "realtime_broadcast_latency_seconds",
+    "From a broadcast leaving its service to its delivery on a socket",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+CHANNEL_LAYER_ERRORS = Counter(
+    "realtime_channel_layer_errors_total", "Broadcasts the channel layer failed to take"
+)
+CLIENTS_DROPPED = Counter(
+    "realtime_clients_dropped_total",
+    "Connections closed for the server's sake (slow reader, flood, size)",
+    ["reason"],
+)
+
+
+def metrics_view(request):
+    """GET /metrics: this process's metrics in Prometheus' text format."""
+    return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
