@@ -8,12 +8,12 @@ def test_healthz_answers(client):
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_readyz_checks_database_and_channel_layer(client):
     assert client.get("/readyz").json() == {"status": "ok", "database": "ok", "channel_layer": "ok"}
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_readyz_is_503_when_the_channel_layer_is_down(client, settings, redis_server):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     settings.CHANNEL_LAYERS = {
