@@ -26,5 +26,11 @@ run: install
 	$(PY) manage.py seed_demo
 	$(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) realtime_project.asgi:application
 
+# The suite runs on SQLite (everything), then the database-backed tests
+# again on PostgreSQL (this machine kind starts it; TEST_DATABASE_URL overrides).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/realtime
+
 test: install system-deps
 	$(PY) -m pytest
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -p no:cacheprovider \
+		--ignore=tests/e2e --ignore=tests/browser
