@@ -1,4 +1,5 @@
-"""Compare channels-redis' RedisChannelLayer and RedisPubSubChannelLayer.
+"""Compare channel layers: channels-redis' RedisChannelLayer and
+RedisPubSubChannelLayer, and the in-memory layers for one process.
 
     .venv/bin/python -m bench.channel_layers [--receivers 2000] [--targeted 20000] [--broadcasts 20]
 
@@ -26,6 +27,9 @@ from pathlib import Path
 LAYERS = {
     "core": "channels_redis.core.RedisChannelLayer",
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    # The embedded default (one process), and the stock layer it replaces.
+    "inmemory-stock": "channels.layers.InMemoryChannelLayer",
+    "inmemory-fanout": "realtime_project.realtime.layers.FanOutInMemoryChannelLayer",
 }
 
 
@@ -56,8 +60,10 @@ def make_layer(kind: str, url: str):
     config = {"hosts": [{"address": url, "socket_timeout": 15, "max_connections": 1000}]}
     if kind == "core":
         config.update(capacity=100_000, group_expiry=86400)
-    else:
+    elif kind == "pubsub":
         config = {"hosts": [url]}
+    else:
+        config = {"capacity": 100_000}
     settings.CHANNEL_LAYERS = {"bench": {"BACKEND": LAYERS[kind], "CONFIG": config}}
     from channels.layers import channel_layers
 

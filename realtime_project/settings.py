@@ -150,8 +150,15 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
-            "CONFIG": {"capacity": 1000, "expiry": 60},
+            # Channels' in-memory layer without its O(N) walk per message.
+            "BACKEND": "realtime_project.realtime.layers.FanOutInMemoryChannelLayer",
+            "CONFIG": {
+                "capacity": 1000,
+                "expiry": 60,
+                # Memberships end when a connection closes (group_discard);
+                # the stock one-day expiry would silently drop older ones.
+                "group_expiry": 10 * 365 * 86400,
+            },
         }
     }
 
