@@ -110,9 +110,11 @@ class StreamConsumer(AsyncWebsocketConsumer):
     # --- Helpers for authorize() ----------------------------------------
 
     def check_connection_limit(self) -> None:
-        # One user opening sockets without end would exhaust the server for all.
+        # One user opening sockets without end would exhaust the server for
+        # all. Only their own streams count: trending and engagement are
+        # public, and a page watches the counters of every tweet it shows.
         user = self.user
-        if user is not None and user.is_authenticated:
+        if self.per_user and user is not None and user.is_authenticated:
             if registry.connections_of(user.pk) >= settings.REALTIME_MAX_CONNECTIONS_PER_USER:
                 raise AccessDenied(CloseCode.TOO_MANY, "too many connections for this user")
 

@@ -21,7 +21,7 @@ class ConnectionRegistry:
         self._anonymous: Counter[str] = Counter()
         # Streams that belong to one user (notifications, feed).
         self._per_user_streams: set[str] = set()
-        # Every connection of a signed-in user, whatever the stream (for limits).
+        # Notifications and feed connections of each user (for limits).
         self._sockets_by_user: Counter[int] = Counter()
         self.version = 0  # bumped on every change, so publishers know when to publish
 
@@ -33,7 +33,8 @@ class ConnectionRegistry:
             self._anonymous[stream] += 1
         else:
             self._users[stream][user_id] += 1
-            self._sockets_by_user[user_id] += 1
+            if per_user:
+                self._sockets_by_user[user_id] += 1
         self.version += 1
 
     def closed(self, *, stream: str, user_id: int | None) -> None:
@@ -42,11 +43,12 @@ class ConnectionRegistry:
             _decrement(self._anonymous, stream)
         else:
             _decrement(self._users[stream], user_id)
-            _decrement(self._sockets_by_user, user_id)
+            if stream in self._per_user_streams:
+                _decrement(self._sockets_by_user, user_id)
         self.version += 1
 
     def connections_of(self, user_id: int) -> int:
-        """How many connections `user_id` has open in this process."""
+        """How many notifications and feed connections `user_id` has open here."""
         return self._sockets_by_user.get(user_id, 0)
 
     def export(self) -> dict:

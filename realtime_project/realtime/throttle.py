@@ -25,9 +25,12 @@ class Throttle:
         """Run `call` now if `key` ran more than `interval` seconds ago, else once
         when the interval ends (however often it is submitted meanwhile).
 
-        `call` is synchronous; a deferred one runs on a worker thread.
+        `call` is synchronous; a deferred one runs on a worker thread of the
+        server loop. Outside a server (a command, a shell) nothing is
+        deferred: such a process may exit before the interval ends.
         """
-        if interval <= 0:
+        loop = server_loop()
+        if interval <= 0 or loop is None:
             call()
             return
         now = time.monotonic()
@@ -43,7 +46,7 @@ class Throttle:
         if wait <= 0:
             call()
         else:
-            self._defer(wait, lambda: self._fire(key, interval, call))
+            self._defer(loop, wait, lambda: self._fire(key, interval, call))
 
     def _fire(self, key, interval: float, call: Callable[[], None]) -> None:
         with self._lock:
@@ -54,19 +57,13 @@ class Throttle:
         finally:
             close_old_connections()
 
-    def _defer(self, delay: float, job: Callable[[], None]) -> None:
-        loop = server_loop()
-        if loop is not None:
-            # In a server, run it from the server's loop so that channel-layer
-            # sends happen on the loop that owns the layer's connections.
-            def start():
-                loop.create_task(sync_to_async(job, thread_sensitive=False)())
+    def _defer(self, loop, delay: float, job: Callable[[], None]) -> None:
+        # From the server's loop, so that channel-layer sends happen on the
+        # loop that owns the layer's connections.
+        def start():
+            loop.create_task(sync_to_async(job, thread_sensitive=False)())
 
-            loop.call_soon_threadsafe(loop.call_later, delay, start)
-        else:
-            # A command or shell: a plain timer thread; not a daemon, so the
-            # process waits to send the final figures before it exits.
-            threading.Timer(delay, job).start()
+        loop.call_soon_threadsafe(loop.call_later, delay, start)
 
     def _forget_expired(self, now: float) -> None:
         if len(self._next_allowed) > 10_000:

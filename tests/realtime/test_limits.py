@@ -42,7 +42,11 @@ async def test_connections_over_the_per_user_limit_are_closed_with_4429(alice, s
     await first.disconnect()
     fourth = await connect(f"/ws/notifications/{alice.pk}", alice)
     assert await fourth.receive_nothing(timeout=0.1)
-    for communicator in (second, fourth):
+    # Public streams (a page watches every tweet it shows) do not count.
+    tweet = await database_sync_to_async(feed_services.tweet_create)(author=alice, content="hi")
+    watching = await connect(f"/ws/engagement/{tweet.pk}", alice)
+    assert (await watching.receive_json_from())["type"] == "engagement_update"
+    for communicator in (second, fourth, watching):
         await communicator.disconnect()
 
 
