@@ -13,24 +13,25 @@ from .models import Tweet
 from .serializers import (
     FollowResultSerializer,
     TweetCreateSerializer,
-    TweetSerializer,
+    TweetForViewerSerializer,
     UserSerializer,
 )
 
 
 class TweetCreateApi(APIView):
-    @extend_schema(request=TweetCreateSerializer, responses={201: TweetSerializer})
+    @extend_schema(request=TweetCreateSerializer, responses={201: TweetForViewerSerializer})
     def post(self, request):
         serializer = TweetCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         tweet = services.tweet_create(author=request.user, **serializer.validated_data)
-        return Response(TweetSerializer(tweet).data, status=status.HTTP_201_CREATED)
+        return Response(TweetForViewerSerializer(tweet).data, status=status.HTTP_201_CREATED)
 
 
 class TweetDetailApi(APIView):
-    @extend_schema(responses=TweetSerializer)
+    @extend_schema(responses=TweetForViewerSerializer)
     def get(self, request, tweet_id):
-        return Response(TweetSerializer(tweet_or_404(tweet_id)).data)
+        tweet = tweet_or_404(tweet_id, viewer=request.user)
+        return Response(TweetForViewerSerializer(tweet).data)
 
 
 class FollowApi(APIView):
@@ -47,8 +48,8 @@ class FollowApi(APIView):
         return Response({"user_id": str(followee.pk), "following": False})
 
 
-def tweet_or_404(tweet_id) -> Tweet:
-    tweet = selectors.tweet_get(tweet_id=tweet_id)
+def tweet_or_404(tweet_id, *, viewer=None) -> Tweet:
+    tweet = selectors.tweet_get(tweet_id=tweet_id, viewer=viewer)
     if tweet is None:
         raise NotFound("No such tweet.")
     return tweet
@@ -62,11 +63,12 @@ def user_or_404(user_id):
 
 
 class FeedApi(generics.ListAPIView):
-    serializer_class = TweetSerializer
+    serializer_class = TweetForViewerSerializer
     pagination_class = NewestFirstPagination
 
     def get_queryset(self):
-        return selectors.home_timeline(user=self.request.user)
+        timeline = selectors.home_timeline(user=self.request.user)
+        return selectors.with_viewer_state(timeline, viewer=self.request.user)
 
 
 class UserListPagination(NewestFirstPagination):

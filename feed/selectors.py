@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, FilteredRelation, OuterRef, Q, QuerySet
 
 from realtime_project.realtime import envelope
 from realtime_project.realtime.broadcast import feed_data
@@ -16,10 +16,11 @@ def tweets_with_authors() -> QuerySet[Tweet]:
     return Tweet.objects.select_related("author")
 
 
-def tweet_get(*, tweet_id) -> Tweet | None:
-    """Return the tweet with id `tweet_id` (any string), or None."""
+def tweet_get(*, tweet_id, viewer=None) -> Tweet | None:
+    """Return the tweet with id `tweet_id` (any string), or None; with
+    `viewer`'s state (see with_viewer_state) if given."""
     try:
-        return tweets_with_authors().get(pk=int(tweet_id))
+        return with_viewer_state(tweets_with_authors(), viewer=viewer).get(pk=int(tweet_id))
     except (Tweet.DoesNotExist, ValueError, TypeError, OverflowError):
         return None
 
@@ -91,4 +92,25 @@ def feed_replay(*, user, since: int) -> Replay:
         frames=[(envelope.FEED_UPDATE, feed_data(tweets))],
         ids=frozenset(tweet["tweet_id"] for tweet in tweets),
         truncated=truncated,
+    )
+
+
+# The engagement app relates its rows to tweets as `engagements`; reading
+# them by that name keeps feed from importing the app that builds on it.
+VIEWER_FLAGS = {"liked": "LIKE", "retweeted": "RETWEET", "bookmarked": "BOOKMARK"}
+
+
+def with_viewer_state(tweets: QuerySet[Tweet], *, viewer) -> QuerySet[Tweet]:
+    """`tweets`, each annotated with whether `viewer` liked, retweeted and
+    bookmarked it (`viewer_liked`, ...), in the same query."""
+    if viewer is None or not viewer.is_authenticated:
+        return tweets
+    tweets = tweets.annotate(
+        mine=FilteredRelation("engagements", condition=Q(engagements__user=viewer))
+    )
+    return tweets.annotate(
+        **{
+            f"viewer_{flag}": Count("mine", filter=Q(mine__kind=kind))
+            for flag, kind in VIEWER_FLAGS.items()
+        }
     )

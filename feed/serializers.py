@@ -48,6 +48,32 @@ class TweetSerializer(serializers.ModelSerializer):
         return display_name(tweet.author)
 
 
+class ViewerStateSerializer(serializers.Serializer):
+    liked = serializers.BooleanField()
+    retweeted = serializers.BooleanField()
+    bookmarked = serializers.BooleanField()
+
+
+class TweetForViewerSerializer(TweetSerializer):
+    """A tweet in a REST answer, plus what the signed-in user did to it.
+
+    Never broadcast: `viewer` differs for every receiver.
+    """
+
+    viewer = serializers.SerializerMethodField()
+
+    class Meta(TweetSerializer.Meta):
+        fields = [*TweetSerializer.Meta.fields, "viewer"]
+        read_only_fields = fields
+
+    @extend_schema_field(ViewerStateSerializer)
+    def get_viewer(self, tweet) -> dict:
+        return {
+            flag: bool(getattr(tweet, f"viewer_{flag}", 0))
+            for flag in ("liked", "retweeted", "bookmarked")
+        }
+
+
 class TweetCreateSerializer(serializers.Serializer):
     content = serializers.CharField(max_length=settings.TWEET_MAX_LENGTH, trim_whitespace=True)
     topics = serializers.ListField(

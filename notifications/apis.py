@@ -24,6 +24,12 @@ class NotificationListApi(generics.ListAPIView):
         unread_only = self.request.query_params.get("unread", "").lower() in {"1", "true", "yes"}
         return selectors.notifications_for(user=self.request.user, unread_only=unread_only)
 
+    def list(self, request, *args, **kwargs):
+        # The badge's figure, so a client need not page through unread ones.
+        response = super().list(request, *args, **kwargs)
+        response.data["unread_count"] = selectors.unread_count(user=request.user)
+        return response
+
 
 class NotificationReadApi(APIView):
     @extend_schema(request=None, responses=ReadResultSerializer)

@@ -93,3 +93,22 @@ def test_user_list_says_whom_you_follow(api_for, alice, bob, carol):
     services.follow_create(follower=alice, followee=bob)
     body = api_for(alice).get("/api/users/").json()
     assert {u["username"]: u["following"] for u in body["results"]} == {"bob": True, "carol": False}
+
+
+def test_rest_tweets_say_what_the_viewer_did(api_for, alice, bob):
+    from engagement import services as engagement_services
+
+    tweet = services.tweet_create(author=alice, content="like me")
+    engagement_services.engagement_add(user=bob, tweet=tweet, kind="LIKE")
+    engagement_services.engagement_add(user=bob, tweet=tweet, kind="BOOKMARK")
+    engagement_services.engagement_add(user=alice, tweet=tweet, kind="RETWEET")
+    services.follow_create(follower=bob, followee=alice)
+    expected = {"liked": True, "retweeted": False, "bookmarked": True}
+    assert api_for(bob).get(f"/api/tweets/{tweet.pk}/").json()["viewer"] == expected
+    assert api_for(bob).get("/api/feed/").json()["results"][0]["viewer"] == expected
+    assert api_for(alice).get(f"/api/tweets/{tweet.pk}/").json()["viewer"] == {
+        "liked": False,
+        "retweeted": True,
+        "bookmarked": False,
+    }
+    assert api_for(bob).get(f"/api/tweets/{tweet.pk}/").json()["engagement"]["likes"] == 1

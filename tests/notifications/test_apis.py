@@ -18,6 +18,7 @@ def test_list_is_newest_first_and_only_mine(api_for, alice, inbox):
     body = api_for(alice).get("/api/notifications/").json()
     assert [n["notification_id"] for n in body["results"]] == [str(inbox[1].pk), str(inbox[0].pk)]
     assert body["results"][0]["read"] is False
+    assert body["unread_count"] == 2
 
 
 def test_mark_one_read_then_unread_filter(api_for, alice, inbox):
