@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: install system-deps run test
+.PHONY: install system-deps frontend run test
 
 # Re-installs only when a requirements file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -15,12 +15,23 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
-# What the test suite runs besides Python: a private redis-server for the
-# multi-process tests. Installed from Debian's packages when missing.
+# What the test suite runs besides Python, from Debian's packages when
+# missing: a private redis-server for the multi-process tests, and chromium
+# for the browser tests (Playwright drives it; no browser is downloaded).
 system-deps:
-	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; }
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq $$missing; fi
 
-run: install
+# The dashboard's JavaScript and CSS, built into static/dashboard/.
+frontend/node_modules/.package-lock.json: frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+
+frontend: frontend/node_modules/.package-lock.json
+	cd frontend && npm run build
+
+run: install frontend
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py seed_demo
@@ -30,7 +41,8 @@ run: install
 # again on PostgreSQL (this machine kind starts it; TEST_DATABASE_URL overrides).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/realtime
 
-test: install system-deps
+test: install system-deps frontend
+	cd frontend && npm test
 	$(PY) -m pytest
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -p no:cacheprovider \
 		--ignore=tests/e2e --ignore=tests/browser

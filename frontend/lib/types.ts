@@ -1,0 +1,127 @@
+/**
+ * The shapes on the wire (shared/PROTOCOL.md). Every id is a string; every
+ * timestamp is ISO 8601 in UTC. REST responses and WebSocket `data` use the
+ * same shape for the same resource.
+ */
+
+export type NotificationType = "LIKE" | "REPLY" | "RETWEET" | "FOLLOW" | "MENTION";
+
+export interface Notification {
+  notification_id: string;
+  type: NotificationType;
+  actor_id: string;
+  actor_name: string;
+  tweet_id: string | null;
+  /** Present in REST and WebSocket payloads alike; a live notification is unread. */
+  read?: boolean;
+  created_at: string;
+}
+
+export interface EngagementCounts {
+  likes: number;
+  replies: number;
+  retweets: number;
+  bookmarks: number;
+}
+
+/** What the signed-in user did to a tweet (the like/retweet/bookmark buttons' state). */
+export interface ViewerState {
+  liked: boolean;
+  retweeted: boolean;
+  bookmarked: boolean;
+}
+
+export interface Tweet {
+  tweet_id: string;
+  author_id: string;
+  author_name: string;
+  content: string;
+  topics: string[];
+  reply_to: string | null;
+  engagement: EngagementCounts;
+  created_at: string;
+  /** Only if the backend reports it for the requesting user (see the README). */
+  viewer?: ViewerState;
+}
+
+export interface TrendingTopic {
+  topic: string;
+  tweet_count: number;
+  engagement_score: number;
+  growth_rate: number;
+}
+
+export interface TrendingData {
+  topics: TrendingTopic[];
+  count: number;
+}
+
+export interface FeedUpdateData {
+  tweets: Tweet[];
+  count: number;
+}
+
+export interface EngagementData {
+  tweet_id: string;
+  engagement: EngagementCounts;
+}
+
+export interface TypingData {
+  tweet_id: string;
+  user_id: string;
+  user_name: string;
+  is_typing: boolean;
+}
+
+export interface ErrorData {
+  code: string;
+  message: string;
+}
+
+export interface Envelope<K extends string, D> {
+  type: K;
+  timestamp: string;
+  data: D;
+}
+
+export type NotificationMessage = Envelope<"notification", Notification>;
+export type TrendingMessage = Envelope<"trending", TrendingData>;
+export type FeedUpdateMessage = Envelope<"feed_update", FeedUpdateData>;
+export type EngagementUpdateMessage = Envelope<"engagement_update", EngagementData>;
+export type TypingMessage = Envelope<"typing", TypingData>;
+export type ErrorMessage = Envelope<"error", ErrorData>;
+
+export type ServerMessage =
+  | NotificationMessage
+  | TrendingMessage
+  | FeedUpdateMessage
+  | EngagementUpdateMessage
+  | TypingMessage
+  | ErrorMessage;
+
+export interface ConnectionStats {
+  active_users: number;
+  total_user_connections: number;
+  global_connections: number;
+  total_connections: number;
+}
+
+/** A page of a cursor-paginated REST list, newest first. */
+export interface Page<T> {
+  next: string | null;
+  previous: string | null;
+  results: T[];
+}
+
+export interface Me {
+  user_id: string;
+  username: string;
+  display_name: string;
+}
+
+export interface UserSummary {
+  user_id: string;
+  username: string;
+  display_name: string;
+  following: boolean;
+}
