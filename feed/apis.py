@@ -13,25 +13,26 @@ from .models import Tweet
 from .serializers import (
     FollowResultSerializer,
     TweetCreateSerializer,
-    TweetForViewerSerializer,
+    TimelinePageSerializer,
+    TweetSerializer,
     UserSerializer,
+    viewer_state,
 )
 
 
 class TweetCreateApi(APIView):
-    @extend_schema(request=TweetCreateSerializer, responses={201: TweetForViewerSerializer})
+    @extend_schema(request=TweetCreateSerializer, responses={201: TweetSerializer})
     def post(self, request):
         serializer = TweetCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         tweet = services.tweet_create(author=request.user, **serializer.validated_data)
-        return Response(TweetForViewerSerializer(tweet).data, status=status.HTTP_201_CREATED)
+        return Response(TweetSerializer(tweet).data, status=status.HTTP_201_CREATED)
 
 
 class TweetDetailApi(APIView):
-    @extend_schema(responses=TweetForViewerSerializer)
+    @extend_schema(responses=TweetSerializer)
     def get(self, request, tweet_id):
-        tweet = tweet_or_404(tweet_id, viewer=request.user)
-        return Response(TweetForViewerSerializer(tweet).data)
+        return Response(TweetSerializer(tweet_or_404(tweet_id)).data)
 
 
 class FollowApi(APIView):
@@ -48,8 +49,8 @@ class FollowApi(APIView):
         return Response({"user_id": str(followee.pk), "following": False})
 
 
-def tweet_or_404(tweet_id, *, viewer=None) -> Tweet:
-    tweet = selectors.tweet_get(tweet_id=tweet_id, viewer=viewer)
+def tweet_or_404(tweet_id) -> Tweet:
+    tweet = selectors.tweet_get(tweet_id=tweet_id)
     if tweet is None:
         raise NotFound("No such tweet.")
     return tweet
@@ -63,12 +64,19 @@ def user_or_404(user_id):
 
 
 class FeedApi(generics.ListAPIView):
-    serializer_class = TweetForViewerSerializer
+    serializer_class = TweetSerializer
     pagination_class = NewestFirstPagination
 
     def get_queryset(self):
         timeline = selectors.home_timeline(user=self.request.user)
         return selectors.with_viewer_state(timeline, viewer=self.request.user)
+
+    @extend_schema(responses=TimelinePageSerializer)
+    def get(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        response = self.get_paginated_response(TweetSerializer(page, many=True).data)
+        response.data["viewer"] = {str(tweet.pk): viewer_state(tweet) for tweet in page}
+        return response
 
 
 class UserListPagination(NewestFirstPagination):

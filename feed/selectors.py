@@ -16,11 +16,10 @@ def tweets_with_authors() -> QuerySet[Tweet]:
     return Tweet.objects.select_related("author")
 
 
-def tweet_get(*, tweet_id, viewer=None) -> Tweet | None:
-    """Return the tweet with id `tweet_id` (any string), or None; with
-    `viewer`'s state (see with_viewer_state) if given."""
+def tweet_get(*, tweet_id) -> Tweet | None:
+    """Return the tweet with id `tweet_id` (any string), or None."""
     try:
-        return with_viewer_state(tweets_with_authors(), viewer=viewer).get(pk=int(tweet_id))
+        return tweets_with_authors().get(pk=int(tweet_id))
     except (Tweet.DoesNotExist, ValueError, TypeError, OverflowError):
         return None
 

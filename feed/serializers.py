@@ -54,24 +54,21 @@ class ViewerStateSerializer(serializers.Serializer):
     bookmarked = serializers.BooleanField()
 
 
-class TweetForViewerSerializer(TweetSerializer):
-    """A tweet in a REST answer, plus what the signed-in user did to it.
+def viewer_state(tweet) -> dict:
+    """What the viewer did to `tweet`, from with_viewer_state's annotations."""
+    return {flag: bool(getattr(tweet, f"viewer_{flag}", 0)) for flag in ("liked", "retweeted", "bookmarked")}
 
-    Never broadcast: `viewer` differs for every receiver.
-    """
 
-    viewer = serializers.SerializerMethodField()
+class TimelinePageSerializer(serializers.Serializer):
+    """A page of the home timeline. `viewer` maps tweet ids to what the
+    signed-in user did to them: beside the tweets, not in them, because a
+    tweet has one shape wherever a client meets it and a broadcast one
+    cannot hold per-receiver state."""
 
-    class Meta(TweetSerializer.Meta):
-        fields = [*TweetSerializer.Meta.fields, "viewer"]
-        read_only_fields = fields
-
-    @extend_schema_field(ViewerStateSerializer)
-    def get_viewer(self, tweet) -> dict:
-        return {
-            flag: bool(getattr(tweet, f"viewer_{flag}", 0))
-            for flag in ("liked", "retweeted", "bookmarked")
-        }
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = TweetSerializer(many=True)
+    viewer = serializers.DictField(child=ViewerStateSerializer())
 
 
 class TweetCreateSerializer(serializers.Serializer):

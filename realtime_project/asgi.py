@@ -19,7 +19,7 @@ from realtime_project.realtime.auth import (  # noqa: E402
     AllowedHostsOriginValidator,
     SessionOrTokenAuthMiddlewareStack,
 )
-from realtime_project.realtime.backpressure import install_daphne_backpressure  # noqa: E402
+from realtime_project.realtime.daphne_limits import install_daphne_limits  # noqa: E402
 from realtime_project.realtime.consumers import UnknownStreamConsumer  # noqa: E402
 from realtime_project.realtime.serverloop import ServerLoopMiddleware  # noqa: E402
 from trending.consumers import TrendingConsumer  # noqa: E402
@@ -34,7 +34,10 @@ websocket_urlpatterns = [
     re_path(r"", UnknownStreamConsumer.as_asgi()),
 ]
 
-install_daphne_backpressure(settings.REALTIME_MAX_QUEUED_BYTES)
+install_daphne_limits(
+    max_message_bytes=settings.REALTIME_MAX_MESSAGE_BYTES,
+    max_queued_bytes=settings.REALTIME_MAX_QUEUED_BYTES,
+)
 
 application = ServerLoopMiddleware(
     ProtocolTypeRouter(

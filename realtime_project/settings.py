@@ -126,7 +126,7 @@ if REDIS_URL:
     # machine it delivers 7-8x more targeted messages and broadcasts per
     # second at 2,000 receivers (docs/SCALING.md, bench/channel_layers.py).
     # What it gives up is covered elsewhere: it has no per-channel capacity
-    # (Daphne's queue per client is bounded in realtime/backpressure.py), and
+    # (Daphne's queue per client is bounded in realtime/daphne_limits.py), and
     # what it drops while Redis is away is recovered by resume (?since=).
     CHANNEL_LAYERS = {
         "default": {

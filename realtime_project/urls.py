@@ -1,8 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from realtime_project import accounts, views
+from realtime_project import accounts, api_errors, views
 from realtime_project.realtime.health import healthz, readyz
 from realtime_project.realtime.metrics import metrics_view
 from realtime_project.realtime.stats import stats_view
@@ -20,6 +20,8 @@ api_patterns = [
     path("", include("trending.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Last: any other /api/ path is a JSON 404, like every other API error.
+    re_path(r"", api_errors.not_found),
 ]
 
 urlpatterns = [

@@ -10,6 +10,7 @@ import type {
   Me,
   Notification,
   Page,
+  TimelinePage,
   TrendingData,
   Tweet,
   UserSummary,
@@ -128,8 +129,16 @@ export class Api {
   logout = () => this.request<void>("/api/auth/logout/", { method: "POST" });
 
   // --- Tweets and feed -----------------------------------------------------
-  feed = (pageUrl?: string | null, signal?: AbortSignal) =>
-    this.request<Page<Tweet>>(pageUrl || "/api/feed/", { signal });
+  feed = async (pageUrl?: string | null, signal?: AbortSignal): Promise<Page<Tweet>> => {
+    const page = await this.request<TimelinePage>(pageUrl || "/api/feed/", { signal });
+    const viewer = page.viewer ?? {};
+    return {
+      ...page,
+      results: page.results.map((tweet) =>
+        viewer[tweet.tweet_id] ? { ...tweet, viewer: viewer[tweet.tweet_id] } : tweet,
+      ),
+    };
+  };
   tweet = (tweetId: string) => this.request<Tweet>(`/api/tweets/${encodeURIComponent(tweetId)}/`);
   postTweet = (content: string, replyTo?: string | null) =>
     this.request<Tweet>("/api/tweets/", {

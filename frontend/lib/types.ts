@@ -113,6 +113,12 @@ export interface Page<T> {
   results: T[];
 }
 
+/** A page of the home timeline: what the signed-in user did to each tweet
+ * comes beside the tweets (a tweet has one shape everywhere). */
+export interface TimelinePage extends Page<Tweet> {
+  viewer?: Record<string, ViewerState>;
+}
+
 export interface Me {
   user_id: string;
   username: string;

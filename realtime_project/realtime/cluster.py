@@ -93,16 +93,33 @@ def users_online(*, stream: str) -> set[int] | None:
     From synchronous code (services). If Redis cannot be read, return None:
     callers then send to everyone concerned rather than to no one.
     """
+    own = _local_export()
     if not settings.REDIS_URL:
-        return online_in([_local_export()], stream)
+        return online_in([own], stream)
     try:
         client = _client()
         ids = client.zrangebyscore(INDEX_KEY, time.time() - PROCESS_TTL_SECONDS, "+inf")
-        values = client.mget([KEY_PREFIX + i.decode() for i in ids]) if ids else []
+        others = [i.decode() for i in ids if i.decode() != PROCESS_ID]
+        values = client.mget([KEY_PREFIX + i for i in others]) if others else []
     except redis.RedisError:
         logger.warning("Redis unreachable: cannot tell who is online on %s", stream)
         return None
-    return online_in(_decode(values), stream)
+    # This process's own counts from memory: its published copy may lag.
+    return online_in([own, *_decode(values)], stream)
+
+
+async def publish_now() -> None:
+    """Publish at once, so other processes see a connection just opened.
+
+    A follower whose feed socket is open must get the next tweet, whichever
+    process posts it. Never raise: the periodic publisher retries.
+    """
+    if not settings.REDIS_URL:
+        return
+    try:
+        await publish()
+    except redis.RedisError as error:
+        logger.warning("could not publish connection counts: %s", error)
 
 
 async def publish() -> None:

@@ -22,6 +22,7 @@ from django.conf import settings
 
 from . import envelope
 from .auth import query_param
+from .cluster import publish_now
 from .limits import RateLimit
 from .metrics import (
     BROADCAST_LATENCY,
@@ -155,6 +156,10 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.is_open = True
         self.user_id = self.user.pk if self.user and self.user.is_authenticated else None
         registry.opened(stream=self.stream, user_id=self.user_id, per_user=self.per_user)
+        if self.per_user:
+            # Before the client hears anything: from now on it is "online"
+            # for the fan-out of every process.
+            await publish_now()
         CONNECTIONS_OPEN.labels(stream=self.stream).inc()
         # The path only: the query string may hold a token or ticket.
         logger.info("connected %s %s %s", self.stream, self.scope["path"], self.who())
@@ -269,6 +274,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None):
         if not self.is_open:
             return
+        # Under Daphne, autobahn refuses an oversized message before it gets
+        # here (daphne_limits.py); this covers other ASGI servers.
         if len(text_data if text_data is not None else bytes_data) > settings.REALTIME_MAX_MESSAGE_BYTES:
             await self.shut(CloseCode.TOO_BIG, "message too big")
             return

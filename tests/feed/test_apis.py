@@ -75,7 +75,7 @@ def test_feed_is_newest_first_with_followed_and_own_tweets_only(api_for, alice, 
     mine = services.tweet_create(author=alice, content="mine")
     body = api_for(alice).get("/api/feed/").json()
     assert [t["tweet_id"] for t in body["results"]] == [str(mine.pk), str(first.pk)]
-    assert set(body) == {"next", "previous", "results"}
+    assert set(body) == {"next", "previous", "results", "viewer"}
 
 
 def test_feed_pages_by_cursor(api_for, alice):
@@ -95,7 +95,7 @@ def test_user_list_says_whom_you_follow(api_for, alice, bob, carol):
     assert {u["username"]: u["following"] for u in body["results"]} == {"bob": True, "carol": False}
 
 
-def test_rest_tweets_say_what_the_viewer_did(api_for, alice, bob):
+def test_timeline_says_what_the_viewer_did_beside_the_tweets(api_for, alice, bob):
     from engagement import services as engagement_services
 
     tweet = services.tweet_create(author=alice, content="like me")
@@ -103,12 +103,9 @@ def test_rest_tweets_say_what_the_viewer_did(api_for, alice, bob):
     engagement_services.engagement_add(user=bob, tweet=tweet, kind="BOOKMARK")
     engagement_services.engagement_add(user=alice, tweet=tweet, kind="RETWEET")
     services.follow_create(follower=bob, followee=alice)
-    expected = {"liked": True, "retweeted": False, "bookmarked": True}
-    assert api_for(bob).get(f"/api/tweets/{tweet.pk}/").json()["viewer"] == expected
-    assert api_for(bob).get("/api/feed/").json()["results"][0]["viewer"] == expected
-    assert api_for(alice).get(f"/api/tweets/{tweet.pk}/").json()["viewer"] == {
-        "liked": False,
-        "retweeted": True,
-        "bookmarked": False,
-    }
-    assert api_for(bob).get(f"/api/tweets/{tweet.pk}/").json()["engagement"]["likes"] == 1
+    page = api_for(bob).get("/api/feed/").json()
+    assert page["viewer"] == {str(tweet.pk): {"liked": True, "retweeted": False, "bookmarked": True}}
+    assert "viewer" not in page["results"][0]
+    assert page["results"][0]["engagement"]["likes"] == 1
+    own = api_for(alice).get("/api/feed/").json()["viewer"][str(tweet.pk)]
+    assert own == {"liked": False, "retweeted": True, "bookmarked": False}

@@ -59,3 +59,9 @@ def test_schema_and_docs_are_served(client):
 def test_ws_stats_answers_json(client):
     body = client.get("/ws/stats").json()
     assert set(body) == {"active_users", "total_user_connections", "global_connections", "total_connections"}
+
+
+def test_unknown_api_path_is_a_json_404(client):
+    response = client.get("/api/no/such/thing/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}

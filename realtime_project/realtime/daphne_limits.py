@@ -1,6 +1,12 @@
-"""Bound what Daphne queues for a client that stops reading.
+"""Limits that only Daphne's WebSocket protocol can enforce.
 
-Daphne hands every outgoing frame to Twisted at once, and Twisted buffers
+Inbound: a message larger than REALTIME_MAX_MESSAGE_BYTES is refused by
+autobahn (under Daphne) with close code 1009 as soon as its frame header
+announces the size, before it is buffered; the application could only see
+it whole, and autobahn would not let it close with 1009 anyway (it accepts
+1000 and 3000-4999 from applications).
+
+Outbound: Daphne hands every outgoing frame to Twisted at once, and Twisted buffers
 without limit while the client's TCP window is closed: one stalled tab could
 grow the server's memory without bound. ASGI gives the application no view
 of that buffer, so the check has to sit in Daphne's WebSocket protocol: once
@@ -25,13 +31,24 @@ def queued_bytes(transport) -> int:
     return len(buffer) - getattr(transport, "offset", 0) + getattr(transport, "_tempDataLen", 0)
 
 
-def install_daphne_backpressure(max_queued_bytes: int) -> None:
-    """Make Daphne close (4429) a WebSocket whose unsent data passes `max_queued_bytes`."""
+def install_daphne_limits(*, max_message_bytes: int, max_queued_bytes: int) -> None:
+    """Make Daphne close with 1009 a client whose message passes
+    `max_message_bytes`, and with 4429 one whose unsent data passes
+    `max_queued_bytes`."""
     from daphne.ws_protocol import WebSocketProtocol
 
     if getattr(WebSocketProtocol.serverSend, "bounded", False):
         return
     unbounded_send = WebSocketProtocol.serverSend
+    unlimited_connect = WebSocketProtocol.onConnect
+
+    def onConnect(self, request):
+        # Per connection: Daphne's factory options are set inside Server.run().
+        self.maxMessagePayloadSize = max_message_bytes
+        self.maxFramePayloadSize = max_message_bytes
+        # Send the 1009 close frame rather than just dropping the TCP connection.
+        self.failByDrop = False
+        return unlimited_connect(self, request)
 
     def serverSend(self, content, binary=False):
         if self.state == self.STATE_OPEN and queued_bytes(self.transport) > max_queued_bytes:
@@ -46,3 +63,4 @@ def install_daphne_backpressure(max_queued_bytes: int) -> None:
 
     serverSend.bounded = True
     WebSocketProtocol.serverSend = serverSend
+    WebSocketProtocol.onConnect = onConnect
