@@ -218,7 +218,10 @@ def dashboard_server(tmp_path_factory, frontend_build):
         pytest.fail(f"daphne died during the browser tests (exit {died}):\n{server.log_tail()}")
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop
+# running in the main thread while it is open, which would break every
+# asyncio test that runs after the browser tests in the same session.
+@pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
