@@ -217,6 +217,25 @@ SPECTACULAR_SETTINGS = {
 REALTIME_TYPING_TIMEOUT_SECONDS = env_number("REALTIME_TYPING_TIMEOUT_SECONDS", 6)
 # At most one engagement_update per tweet per this many seconds.
 REALTIME_ENGAGEMENT_COALESCE_SECONDS = env_number("REALTIME_ENGAGEMENT_COALESCE_SECONDS", 1)
+# Most rows a reconnecting client gets replayed (`?since=`); past it, it is told to reload.
+REALTIME_REPLAY_LIMIT = int(env_number("REALTIME_REPLAY_LIMIT", 500))
+# Seconds a single-use WebSocket ticket (POST /api/auth/ws-ticket/) stays valid.
+REALTIME_TICKET_SECONDS = int(env_number("REALTIME_TICKET_SECONDS", 30))
+
+# Limits (PROTOCOL.md close codes 4429 and 1009).
+# Notifications and feed connections per user and process.
+REALTIME_MAX_CONNECTIONS_PER_USER = int(env_number("REALTIME_MAX_CONNECTIONS_PER_USER", 20))
+# Inbound messages per connection: the rate, and the burst allowed above it.
+REALTIME_MESSAGES_PER_SECOND = env_number("REALTIME_MESSAGES_PER_SECOND", 10)
+REALTIME_MESSAGES_BURST = int(env_number("REALTIME_MESSAGES_BURST", 20))
+# Largest inbound message; clients send pings and typing flags only.
+REALTIME_MAX_MESSAGE_BYTES = int(env_number("REALTIME_MAX_MESSAGE_BYTES", 16384))
+# Typing on/off changes per connection per second (each reaches every watcher).
+REALTIME_TYPING_CHANGES_PER_SECOND = env_number("REALTIME_TYPING_CHANGES_PER_SECOND", 2)
+# Unsent bytes a WebSocket may hold before its client is closed with 4429 as
+# too slow (Centrifugo's default client queue is 1 MB too).
+REALTIME_MAX_QUEUED_BYTES = int(env_number("REALTIME_MAX_QUEUED_BYTES", 1024 * 1024))
+
 # Trending window and size of the published list.
 TRENDING_WINDOW_MINUTES = int(env_number("TRENDING_WINDOW_MINUTES", 60))
 TRENDING_LIMIT = int(env_number("TRENDING_LIMIT", 10))
@@ -233,15 +252,3 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
     },
 }
-# Most rows a reconnecting client gets replayed (`?since=`); past it, it is told to reload.
-REALTIME_REPLAY_LIMIT = int(env_number("REALTIME_REPLAY_LIMIT", 500))
-# Limits (PROTOCOL.md close codes 4429 and 1009).
-REALTIME_MAX_CONNECTIONS_PER_USER = int(env_number("REALTIME_MAX_CONNECTIONS_PER_USER", 20))
-REALTIME_MESSAGES_PER_SECOND = env_number("REALTIME_MESSAGES_PER_SECOND", 10)
-REALTIME_MESSAGES_BURST = int(env_number("REALTIME_MESSAGES_BURST", 20))
-REALTIME_MAX_MESSAGE_BYTES = int(env_number("REALTIME_MAX_MESSAGE_BYTES", 16384))
-REALTIME_TYPING_CHANGES_PER_SECOND = env_number("REALTIME_TYPING_CHANGES_PER_SECOND", 2)
-# Seconds a single-use WebSocket ticket (POST /api/auth/ws-ticket/) stays valid.
-REALTIME_TICKET_SECONDS = int(env_number("REALTIME_TICKET_SECONDS", 30))
-# Unsent bytes a WebSocket may hold before its client is closed with 4429 as too slow.
-REALTIME_MAX_QUEUED_BYTES = int(env_number("REALTIME_MAX_QUEUED_BYTES", 1024 * 1024))
