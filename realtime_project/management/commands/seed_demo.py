@@ -38,7 +38,8 @@ TWEETS = [
     ("alice", "Live notifications over WebSockets feel like magic #Django", ["WebSockets"]),
     ("dave", "Hello world, first tweet #Django", []),
 ]
-LIKES = [("bob", 0), ("carol", 0), ("alice", 1), ("carol", 1), ("alice", 2), ("bob", 3)]
+# bob has not liked alice's first tweet: the README's session starts with that like.
+LIKES = [("carol", 0), ("alice", 1), ("carol", 1), ("alice", 2), ("bob", 3)]
 
 
 class Command(BaseCommand):
