@@ -108,17 +108,20 @@ class CredentialsApi(APIView):
     def get_authenticate_header(self, request):
         return "Token"
 
-
-class TokenApi(CredentialsApi):
-
-    @extend_schema(request=CredentialsSerializer, responses=TokenResultSerializer)
-    def post(self, request):
+    def authenticated_user(self, request):
+        """The user the request's username and password name; 401 if none."""
         serializer = CredentialsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = authenticate(request, **serializer.validated_data)
         if user is None:
             raise AuthenticationFailed("Wrong username or password.")
-        return Response(identity(user, with_token=True))
+        return user
+
+
+class TokenApi(CredentialsApi):
+    @extend_schema(request=CredentialsSerializer, responses=TokenResultSerializer)
+    def post(self, request):
+        return Response(identity(self.authenticated_user(request), with_token=True))
 
 
 class LoginApi(CredentialsApi):
@@ -126,11 +129,7 @@ class LoginApi(CredentialsApi):
 
     @extend_schema(request=CredentialsSerializer, responses=TokenResultSerializer)
     def post(self, request):
-        serializer = CredentialsSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        user = authenticate(request, **serializer.validated_data)
-        if user is None:
-            raise AuthenticationFailed("Wrong username or password.")
+        user = self.authenticated_user(request)
         login(request._request, user)
         return Response(identity(user, with_token=True))
 

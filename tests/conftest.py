@@ -25,6 +25,16 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def fresh_channel_layer():
+    """An empty in-memory channel layer after each test: no group outlives it."""
+    yield
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    async_to_sync(get_channel_layer().flush)()
+
+
+@pytest.fixture(autouse=True)
 def fresh_rate_limits():
     # REST throttles count in Django's cache, which outlives a test.
     from django.core.cache import cache

@@ -1,7 +1,5 @@
 import pytest
-import pytest_asyncio
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from rest_framework.authtoken.models import Token
 
@@ -11,12 +9,6 @@ from feed import services as feed_services
 from realtime_project.asgi import application
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
-
-
-@pytest_asyncio.fixture(autouse=True)
-async def fresh_channel_layer():
-    yield
-    await get_channel_layer().flush()
 
 
 @pytest.fixture

@@ -3,9 +3,7 @@
 import json
 
 import pytest
-import pytest_asyncio
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from rest_framework.authtoken.models import Token
 
@@ -16,12 +14,6 @@ from realtime_project.asgi import application
 from realtime_project.realtime.stats import registry
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
-
-
-@pytest_asyncio.fixture(autouse=True)
-async def fresh_channel_layer():
-    yield
-    await get_channel_layer().flush()
 
 
 @database_sync_to_async

@@ -1,9 +1,7 @@
 """Resume (PROTOCOL.md): `?since=` replays what was missed, then live, no gap, no duplicate."""
 
 import pytest
-import pytest_asyncio
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from rest_framework.authtoken.models import Token
 
@@ -14,12 +12,6 @@ from notifications.models import Notification
 from realtime_project.asgi import application
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
-
-
-@pytest_asyncio.fixture(autouse=True)
-async def fresh_channel_layer():
-    yield
-    await get_channel_layer().flush()
 
 
 @database_sync_to_async

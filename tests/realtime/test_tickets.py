@@ -3,9 +3,7 @@
 from datetime import timedelta
 
 import pytest
-import pytest_asyncio
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
@@ -13,12 +11,6 @@ from realtime_project.asgi import application
 from realtime_project.realtime.models import WebSocketTicket
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
-
-
-@pytest_asyncio.fixture(autouse=True)
-async def fresh_channel_layer():
-    yield
-    await get_channel_layer().flush()
 
 
 @database_sync_to_async
