@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: install system-deps frontend run test
+.PHONY: install system-deps frontend run test bench-trending
 
 # Re-installs only when a requirements file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -46,3 +46,10 @@ test: install system-deps frontend
 	$(PY) -m pytest
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -p no:cacheprovider \
 		--ignore=tests/e2e --ignore=tests/browser
+
+# One trending recompute timed at 10k, 100k and 1M tweets, on SQLite then on
+# PostgreSQL (BENCH_DATABASE_URL); figures in docs/TRENDING.md.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+bench-trending: install
+	$(PY) manage.py bench_trending --sizes 10000 100000 1000000
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_trending --sizes 10000 100000 1000000

@@ -23,6 +23,7 @@ from realtime_project.realtime.daphne_limits import install_daphne_limits  # noq
 from realtime_project.realtime.consumers import UnknownStreamConsumer  # noqa: E402
 from realtime_project.realtime.serverloop import ServerLoopMiddleware  # noqa: E402
 from trending.consumers import TrendingConsumer  # noqa: E402
+from trending.scheduler import with_periodic_recompute  # noqa: E402
 
 # Ids are matched loosely ([^/]+) so a malformed one reaches the consumer and
 # gets a close code, rather than a failed handshake.
@@ -39,13 +40,17 @@ install_daphne_limits(
     max_queued_bytes=settings.REALTIME_MAX_QUEUED_BYTES,
 )
 
-application = ServerLoopMiddleware(
-    ProtocolTypeRouter(
-        {
-            "http": django_http,
-            "websocket": AllowedHostsOriginValidator(
-                SessionOrTokenAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-            ),
-        }
+# The periodic trending recompute starts and stops with the server process
+# (trending/scheduler.py); importing this module starts nothing.
+application = with_periodic_recompute(
+    ServerLoopMiddleware(
+        ProtocolTypeRouter(
+            {
+                "http": django_http,
+                "websocket": AllowedHostsOriginValidator(
+                    SessionOrTokenAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+                ),
+            }
+        )
     )
 )

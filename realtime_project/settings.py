@@ -114,6 +114,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Tests on a file, not in memory: concurrent writers then wait for the
+    # lock as in production, instead of failing at once ("table is locked").
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -236,9 +239,21 @@ REALTIME_TYPING_CHANGES_PER_SECOND = env_number("REALTIME_TYPING_CHANGES_PER_SEC
 # too slow (Centrifugo's default client queue is 1 MB too).
 REALTIME_MAX_QUEUED_BYTES = int(env_number("REALTIME_MAX_QUEUED_BYTES", 1024 * 1024))
 
-# Trending window and size of the published list.
+# Trending (docs/TRENDING.md): the window, and the size of the published list.
 TRENDING_WINDOW_MINUTES = int(env_number("TRENDING_WINDOW_MINUTES", 60))
 TRENDING_LIMIT = int(env_number("TRENDING_LIMIT", 10))
+# Minimum support: tweets a topic needs in the window to be ranked, so one
+# tweet with a burst of likes never trends.
+TRENDING_MIN_TWEETS = int(env_number("TRENDING_MIN_TWEETS", 2))
+# Width of a counter bucket: the window slides by this step.
+TRENDING_BUCKET_SECONDS = int(env_number("TRENDING_BUCKET_SECONDS", 60))
+# Counters and snapshots older than this are pruned (two windows are always kept).
+TRENDING_RETENTION_HOURS = env_number("TRENDING_RETENTION_HOURS", 24)
+# The periodic recompute, in each server process unless turned off (with
+# REDIS_URL, `recompute_trending --loop` may run it instead): it broadcasts
+# only a changed result, at most once per interval.
+TRENDING_RECOMPUTE_SECONDS = env_number("TRENDING_RECOMPUTE_SECONDS", 60)
+TRENDING_RECOMPUTE_IN_SERVER = env_bool("TRENDING_RECOMPUTE_IN_SERVER", True)
 # Longest tweet accepted by the API.
 TWEET_MAX_LENGTH = 280
 

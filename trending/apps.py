@@ -2,6 +2,10 @@ from django.apps import AppConfig
 
 
 class TrendingConfig(AppConfig):
-    """Trending topics over recent tweets, recomputed and broadcast to everyone."""
+    """Trending topics: rolling counters kept from tweets and engagements,
+    recomputed periodically, stored as snapshots and broadcast on change."""
 
     name = "trending"
+
+    def ready(self):
+        from . import signals  # noqa: F401  (connects the receivers)

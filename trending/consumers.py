@@ -9,6 +9,8 @@ from . import groups, selectors
 class TrendingConsumer(StreamConsumer):
     """/ws/trending: anyone; the latest trending topics at once, then each change."""
 
+    stream = groups.STREAM
+
     def stream_groups(self):
         return [groups.everyone()]
 
