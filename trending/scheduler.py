@@ -4,7 +4,8 @@ With the in-memory channel layer only the server process can reach its
 WebSocket clients, so the server recomputes by itself: every
 TRENDING_RECOMPUTE_SECONDS (60) it runs `services.trending_refresh` in a
 worker thread and broadcasts when the topics changed, at most once per
-interval. TRENDING_RECOMPUTE_IN_SERVER=0 turns it off (for example when
+interval. With REDIS_URL, one process at a time does it: the holder of a
+lease in Redis (realtime/lease.py), which another takes over if it dies. TRENDING_RECOMPUTE_IN_SERVER=0 turns it off (for example when
 `manage.py recompute_trending --loop` runs beside servers that share Redis).
 
 It starts and stops with the server, never when the ASGI application is
@@ -21,6 +22,8 @@ import sys
 from datetime import timedelta
 
 from channels.db import database_sync_to_async
+
+from realtime_project.realtime.lease import Lease
 
 from . import conf, services
 
@@ -67,20 +70,30 @@ class PeriodicRecompute:
 
     async def _run(self, interval: float) -> None:
         refresh = database_sync_to_async(services.trending_refresh)
+        # With several processes sharing Redis, one of them recomputes; if it
+        # dies, another takes over within two intervals.
+        lease = Lease("trending-recompute", ttl_seconds=2 * interval + 5)
         while not self._stopping.is_set():
             try:
+                if not await lease.hold():
+                    await self._sleep(interval)
+                    continue
                 result = await refresh(min_interval=timedelta(seconds=interval))
                 if result.broadcast:
                     logger.info("trending: %d topics broadcast", len(result.snapshot.topics))
             except Exception:
                 # A failed recompute (database down) must not end the loop.
                 logger.exception("trending: recompute failed; retrying in %gs", interval)
-            try:
-                # Sleeping a full interval after each refresh keeps broadcasts
-                # at least `interval` apart; stop() wakes it at once.
-                await asyncio.wait_for(self._stopping.wait(), timeout=interval)
-            except TimeoutError:
-                pass
+            # Sleeping a full interval after each refresh keeps broadcasts at
+            # least `interval` apart.
+            await self._sleep(interval)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Wait `seconds`; stop() wakes it at once."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
 
 
 class PeriodicRecomputeApp:

@@ -159,3 +159,20 @@ def test_importing_the_asgi_application_starts_nothing():
 
     scheduler = getattr(asgi.application, "scheduler", None)
     assert scheduler is None or not scheduler.running
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_only_the_lease_holder_recomputes(quick, settings, redis_server, monkeypatch):
+    # Two server processes share Redis: the second one's lease is taken.
+    from realtime_project.realtime import cluster, lease
+
+    settings.REDIS_URL = redis_server
+    monkeypatch.setattr(cluster, "_async_clients", {})
+    holder = lease.Lease("trending-recompute", ttl_seconds=30, holder="another-process")
+    assert await holder.hold()
+    scheduler = PeriodicRecompute()
+    scheduler.start()
+    await asyncio.sleep(0.3)
+    await scheduler.stop()
+    assert await database_sync_to_async(TrendingSnapshot.objects.count)() == 0
