@@ -59,7 +59,7 @@ def _counter_add(*, tweet_id: int, field: str, delta: int) -> None:
 
 
 # One per process: coalesces the updates of each tweet (PROTOCOL.md).
-_updates = Throttle()
+_updates = Throttle("engagement")
 
 
 def engagement_changed(*, tweet_id: int) -> None:
