@@ -28,10 +28,17 @@ def fast_password_hashing(settings):
 def fresh_channel_layer():
     """An empty in-memory channel layer after each test: no group outlives it."""
     yield
+    import asyncio
+
     from asgiref.sync import async_to_sync
     from channels.layers import get_channel_layer
 
-    async_to_sync(get_channel_layer().flush)()
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        async_to_sync(get_channel_layer().flush)()
+    # else: Playwright's loop runs in this thread (browser tests), which use
+    # live servers and no in-process layer: nothing to reset.
 
 
 @pytest.fixture(autouse=True)
