@@ -16,11 +16,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 install: $(VENV)/.installed
 
 # What the test suite runs besides Python, from Debian's packages when
-# missing: a private redis-server for the multi-process tests, and chromium
-# for the browser tests (Playwright drives it; no browser is downloaded).
+# missing: a private redis-server for the multi-process tests, nginx in front
+# of them, and chromium for the browser tests (Playwright drives it; no
+# browser is downloaded).
 system-deps:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	test -x /usr/sbin/nginx || missing="$$missing nginx"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq $$missing; fi
 

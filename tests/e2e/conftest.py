@@ -3,6 +3,13 @@
 `live_server` runs alone with the in-memory channel layer; `live_server_redis`
 shares a private redis-server with any other process given its environment
 (a management command, a second Daphne). Each has its own fresh SQLite file.
+
+The production layout (deploy/README.md) has its own fixtures: `cluster` is
+two Daphne processes on a fresh PostgreSQL database and a private
+redis-server that a test may stop and start; `disposable_cluster` is the
+same for one test that breaks it (kills Redis); `nginx_front` is Debian's
+nginx, configured by deploy/render_nginx.py, in front of `cluster`.
+
 When a test fails, the tail of the logs of the servers it used is attached to
 its report.
 """
@@ -10,11 +17,14 @@ its report.
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -81,7 +91,9 @@ def migrate(env: dict, log_path: Path) -> None:
         pytest.fail(f"migrate failed:\n{log_path.read_text(errors='replace')[-4000:]}")
 
 
-def start_daphne(name: str, env: dict, log_path: Path) -> LiveServer:
+def start_daphne(
+    name: str, env: dict, log_path: Path, *, extra_args: tuple[str, ...] = ()
+) -> LiveServer:
     """Start Daphne on a free port and wait until it answers GET /ws/stats."""
     for _attempt in range(3):
         port = free_port()
@@ -89,6 +101,7 @@ def start_daphne(name: str, env: dict, log_path: Path) -> LiveServer:
         process = subprocess.Popen(
             [
                 str(BIN_DIR / "daphne"),
+                *extra_args,
                 "-b",
                 "127.0.0.1",
                 "-p",
@@ -141,30 +154,63 @@ def running_server(name: str, env: dict, log_path: Path, *, migrate_first: bool 
         pytest.fail(f"{name} died during the tests (exit {died}):\n{server.log_tail()}")
 
 
+class RedisServer:
+    """A private redis-server on a port of its own, which a test may stop and
+    start again on the same port (a Redis restart, as clients see it)."""
+
+    def __init__(self, workdir: Path):
+        self.binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        if not Path(self.binary).exists():
+            pytest.fail(
+                "redis-server is not installed (Debian package redis-server; make system-deps)"
+            )
+        self.workdir = workdir
+        self.log_path = workdir / "redis.log"
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def answers(self) -> bool:
+        return redis_answers(self.port)
+
+    def start(self) -> None:
+        """Start on `self.port` and return once it answers PING."""
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"]
+                + ["--save", "", "--appendonly", "no"],
+                cwd=self.workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not self.answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                stop_process(self.process)
+                pytest.fail(
+                    f"redis-server did not start on port {self.port}:\n"
+                    + self.log_path.read_text(errors="replace")[-4000:]
+                )
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        """Stop it (SIGTERM; nothing is saved) and return once the port is closed."""
+        if self.process is not None:
+            stop_process(self.process)
+            self.process = None
+
+
 @contextlib.contextmanager
 def running_redis(workdir: Path):
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    if not Path(binary).exists():
-        pytest.skip("redis-server is not installed")
-    port = free_port()
-    log_path = workdir / "redis.log"
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1"]
-            + ["--save", "", "--appendonly", "no"],
-            cwd=workdir,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    redis = RedisServer(workdir)
+    redis.start()
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not redis_answers(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"redis-server did not start:\n{log_path.read_text(errors='replace')}")
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield redis.url
     finally:
-        stop_process(process)
+        redis.stop()
 
 
 def redis_answers(port: int) -> bool:
@@ -221,11 +267,275 @@ def second_server_redis(live_server_redis):
         yield server
 
 
+# --- The production layout: PostgreSQL, Redis, several Daphne, nginx ---------
+
+# Where the fresh test database is created: this machine's PostgreSQL
+# (trust auth for postgres on loopback), or the server TEST_DATABASE_URL names.
+POSTGRES_SERVER_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+def postgres_server_url() -> str:
+    return os.environ.get("TEST_DATABASE_URL") or POSTGRES_SERVER_URL
+
+
+def _admin_connection(server_url: str):
+    import psycopg
+
+    parts = urlsplit(server_url)
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    try:
+        return psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as error:
+        pytest.fail(f"PostgreSQL is not reachable at {parts.hostname}:{parts.port}: {error}")
+
+
+@contextlib.contextmanager
+def fresh_postgres_database(workdir: Path):
+    """A new, migrated PostgreSQL database for this session; dropped at the end."""
+    server_url = postgres_server_url()
+    name = f"realtime_e2e_{uuid.uuid4().hex[:10]}"
+    with _admin_connection(server_url) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+    try:
+        env = {**server_env(workdir), "DATABASE_URL": url}
+        migrate(env, workdir / "migrate.log")
+        yield url
+    finally:
+        with _admin_connection(server_url) as admin:
+            # FORCE: a Daphne killed by a test may have left a session behind.
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Cluster:
+    """Daphne processes sharing one PostgreSQL database and one private
+    redis-server, started as deploy/daphne@.service starts them."""
+
+    def __init__(self, *, name: str, workdir: Path, database_url: str, redis: RedisServer):
+        self.name = name
+        self.workdir = workdir
+        self.redis = redis
+        self.env = server_env(workdir, redis_url=redis.url)
+        self.env.update(
+            DATABASE_URL=database_url,
+            # Many actions per user in a few seconds (the Redis outage test);
+            # the write limit has its own tests against `live_server`.
+            API_WRITE_RATE="100000/minute",
+            # Trending broadcasts come from `manage.py recompute_trending`
+            # only, so a test can tell that the command reached the clients.
+            TRENDING_RECOMPUTE_IN_SERVER="0",
+        )
+        # The live ones; a killed server leaves this list for `killed`.
+        self.servers: list[LiveServer] = []
+        self.killed: list[LiveServer] = []
+
+    def start_server(self, name: str) -> LiveServer:
+        """Start one more Daphne process on this cluster's database and Redis."""
+        log_path = self.workdir / f"daphne-{name}.log"
+        server = start_daphne(name, self.env, log_path, extra_args=("--proxy-headers",))
+        self.servers.append(server)
+        return server
+
+    def kill(self, server: LiveServer) -> None:
+        """kill -9 `server`: no shutdown code runs, its Redis keys stay behind."""
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait(timeout=10)
+        self.servers.remove(server)
+        self.killed.append(server)
+
+    def manage(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        """Run `manage.py <args>` as a third process on this cluster."""
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=REPO_ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def stop(self) -> list[str]:
+        """Stop every server; return a report of those that died unasked."""
+        died = []
+        for server in self.servers:
+            code = server.process.poll()
+            if code is not None:
+                died.append(
+                    f"{server.name} died during the tests (exit {code}):\n{server.log_tail()}"
+                )
+            stop_process(server.process)
+        return died
+
+
+@contextlib.contextmanager
+def running_cluster(name: str, workdir: Path, database_url: str, *, servers: int = 2):
+    redis = RedisServer(workdir)
+    redis.start()
+    cluster = Cluster(name=name, workdir=workdir, database_url=database_url, redis=redis)
+    died = []
+    try:
+        for number in range(1, servers + 1):
+            cluster.start_server(f"{name}-{number}")
+        yield cluster
+    finally:
+        died = cluster.stop()
+        redis.stop()
+    if died:
+        pytest.fail("\n".join(died))
+
+
+@pytest.fixture(scope="session")
+def postgres_database(tmp_path_factory):
+    """The URL of a fresh, migrated PostgreSQL database, dropped after the session."""
+    with fresh_postgres_database(tmp_path_factory.mktemp("postgres")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory, postgres_database):
+    """Two Daphne processes (`cluster.servers`) on PostgreSQL and a private
+    Redis: the production layout. Tests must leave it as they found it."""
+    with running_cluster("cluster", tmp_path_factory.mktemp("cluster"), postgres_database) as c:
+        yield c
+
+
+@pytest.fixture
+def disposable_cluster(tmp_path_factory, postgres_database):
+    """Like `cluster`, with a Redis and two Daphne processes of its own, for
+    one test that breaks them (stops Redis, kills a process)."""
+    workdir = tmp_path_factory.mktemp("disposable_cluster")
+    with running_cluster("disposable", workdir, postgres_database) as c:
+        yield c
+
+
+class NginxFront(LiveServer):
+    """nginx in front of a cluster: talk to it like to any live server."""
+
+    def __init__(self, *, prefix: Path, config_path: Path, **kwargs):
+        super().__init__(**kwargs)
+        self.prefix = prefix
+        self.config_path = config_path
+        self.access_log_path = prefix / "access.log"
+        self.error_log_path = prefix / "error.log"
+
+    def log_tail(self, lines: int = 40) -> str:
+        parts = []
+        for path in (self.error_log_path, self.access_log_path, self.log_path):
+            try:
+                text = path.read_text(errors="replace")
+            except OSError:
+                continue
+            parts.append(f"--- {path.name}\n" + "\n".join(text.splitlines()[-lines:]))
+        return "\n".join(parts) or "(no log)"
+
+
+def nginx_binary() -> str:
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(binary).exists():
+        pytest.fail("nginx is not installed (Debian package nginx; make system-deps)")
+    return binary
+
+
+def render_nginx(*args: str) -> str:
+    """Run deploy/render_nginx.py as an operator would; return what it prints."""
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "deploy" / "render_nginx.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def start_nginx(config_path: Path, prefix: Path, port: int, env: dict) -> NginxFront | None:
+    """Start nginx as the test's own process; None if its port was taken."""
+    base = [nginx_binary(), "-c", str(config_path), "-p", str(prefix)]
+    checked = subprocess.run(base + ["-t"], capture_output=True, text=True, timeout=30)
+    if checked.returncode != 0:
+        pytest.fail(f"nginx -t refused {config_path}:\n{checked.stderr}")
+    log_path = prefix / "nginx.out"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            base + ["-g", "daemon off;"], stdout=log, stderr=subprocess.STDOUT
+        )
+    front = NginxFront(
+        name="nginx",
+        process=process,
+        port=port,
+        env=env,
+        log_path=log_path,
+        prefix=prefix,
+        config_path=config_path,
+    )
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline and process.poll() is None:
+        with contextlib.suppress(OSError):
+            if http_request(front.http_url + "/healthz", timeout=2)[0] == 200:
+                return front
+        time.sleep(0.05)
+    stop_process(process)
+    if "Address already in use" in front.log_tail():
+        return None
+    pytest.fail(f"nginx did not answer within {STARTUP_TIMEOUT} s:\n{front.log_tail()}")
+
+
+@contextlib.contextmanager
+def running_nginx(
+    upstreams: list[LiveServer],
+    prefix: Path,
+    env: dict,
+    *,
+    config: Path | None = None,
+    port: int = 0,
+):
+    """nginx in front of `upstreams`: with deploy/render_nginx.py's whole
+    configuration, or with `config` (listening on `port`)."""
+    front = None
+    for _attempt in range(3):
+        if config is None:
+            port = free_port()
+            config_path = prefix / "nginx.conf"
+            upstream_args = [
+                arg for s in upstreams for arg in ("--upstream", f"127.0.0.1:{s.port}")
+            ]
+            config_path.write_text(
+                render_nginx(
+                    "--prefix", str(prefix), "--listen", f"127.0.0.1:{port}", *upstream_args
+                )
+            )
+        else:
+            config_path = config
+        front = start_nginx(config_path, prefix, port, env)
+        if front is not None or config is not None:
+            break
+    if front is None:
+        pytest.fail(f"nginx could not bind port {port}")
+    try:
+        yield front
+    finally:
+        died = front.process.poll()
+        # SIGTERM: nginx's fast shutdown, which does not wait for open WebSockets.
+        stop_process(front.process)
+    if died is not None:
+        pytest.fail(f"nginx died during the tests (exit {died}):\n{front.log_tail()}")
+
+
+@pytest.fixture(scope="session")
+def nginx_front(cluster, tmp_path_factory):
+    """nginx (deploy/nginx.conf.template) in front of both `cluster` processes."""
+    prefix = tmp_path_factory.mktemp("nginx")
+    with running_nginx(cluster.servers[:2], prefix, cluster.env) as front:
+        yield front
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
     if report.failed and call.when in ("setup", "call"):
         for value in getattr(item, "funcargs", {}).values():
-            if isinstance(value, LiveServer):
-                report.sections.append((f"{value.name} log (tail)", value.log_tail()))
+            servers = [*value.servers, *value.killed] if isinstance(value, Cluster) else [value]
+            for server in servers:
+                if isinstance(server, LiveServer):
+                    report.sections.append((f"{server.name} log (tail)", server.log_tail()))
     return report

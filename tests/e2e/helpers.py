@@ -356,3 +356,63 @@ def assert_trending(data: dict) -> None:
         assert isinstance(topic["topic"], str) and type(topic["tweet_count"]) is int, topic
         assert isinstance(topic["engagement_score"], (int, float)), topic
         assert isinstance(topic["growth_rate"], (int, float)), topic
+
+
+# --- Several processes ------------------------------------------------------
+
+
+def metric_value(server, name: str, **labels: str) -> float:
+    """One sample of `server`'s own /metrics (Prometheus text), 0 when absent."""
+    status, _, body = http_request(server.http_url + "/metrics")
+    assert status == 200, status
+    wanted = name + (
+        "{" + ",".join(f'{key}="{value}"' for key, value in sorted(labels.items())) + "}"
+        if labels
+        else ""
+    )
+    for line in body.decode().splitlines():
+        sample, _, value = line.rpartition(" ")
+        if sample == wanted:
+            return float(value)
+    return 0.0
+
+
+def open_connections(server, stream: str | None = None) -> int:
+    """How many `stream` WebSockets (None: of any stream) this one process
+    holds, from its /metrics."""
+    if stream is not None:
+        return int(metric_value(server, "realtime_connections_open", stream=stream))
+    status, _, body = http_request(server.http_url + "/metrics")
+    assert status == 200, status
+    return int(
+        sum(
+            float(line.rpartition(" ")[2])
+            for line in body.decode().splitlines()
+            if line.startswith("realtime_connections_open{")
+        )
+    )
+
+
+async def wait_until(predicate, *, timeout: float, interval: float = 0.1, message: str = ""):
+    """Poll `predicate()` (sync) until it returns something truthy; return it.
+    Fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            pytest.fail(message or f"not true within {timeout} s")
+        await asyncio.sleep(interval)
+
+
+def plus_stats(
+    stats: dict, *, users: int = 0, user_connections: int = 0, global_connections: int = 0
+) -> dict:
+    """`stats` (of /ws/stats) with these many more users and connections."""
+    return {
+        "active_users": stats["active_users"] + users,
+        "total_user_connections": stats["total_user_connections"] + user_connections,
+        "global_connections": stats["global_connections"] + global_connections,
+        "total_connections": stats["total_connections"] + user_connections + global_connections,
+    }
