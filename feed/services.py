@@ -39,13 +39,23 @@ def tweet_announce(*, tweet: Tweet) -> None:
     Only followers with a feed connection open somewhere are sent to (as
     Mastodon does): an author with 100k followers of whom 50 are online
     costs 50 sends. The others read it from the API or a resume.
+
+    Who is online is read after the commit, not at save time: a follower
+    whose feed opens in between replays from the database before the tweet
+    is committed, so only a live send can reach them.
     """
+    payload = events.tweet_payload(tweet)
+    transaction.on_commit(lambda: _send_to_online_followers(author_id=tweet.author_id, payload=payload))
+
+
+def _send_to_online_followers(*, author_id: int, payload: dict) -> None:
     online = users_online(stream=groups.STREAM)
-    follower_ids = selectors.follower_ids(user_id=tweet.author_id, among=online)
+    follower_ids = selectors.follower_ids(user_id=author_id, among=online)
     if follower_ids:
+        # Outside any transaction now: this sends at once.
         broadcast_feed_update(
             groups=[groups.user_feed(user_id) for user_id in follower_ids],
-            tweets=[events.tweet_payload(tweet)],
+            tweets=[payload],
         )
 
 

@@ -82,3 +82,16 @@ def test_post_goes_only_to_followers_with_a_feed_open(broadcasts, online, alice,
     with broadcasts.committing():
         services.tweet_create(author=alice, content="who is here?")
     assert [group for group, _ in broadcasts.of_kind("feed_update")] == [groups.user_feed(bob.pk)]
+
+
+def test_follower_who_comes_online_before_the_commit_gets_the_tweet(broadcasts, online, alice, bob):
+    # Their replay read the database before the tweet was committed: only
+    # the live send can bring it, so who is online is decided at commit.
+    from django.db import transaction
+
+    services.follow_create(follower=bob, followee=alice)
+    with broadcasts.committing():
+        with transaction.atomic():
+            services.tweet_create(author=alice, content="racing a reconnect")
+            online(bob)
+    assert [group for group, _ in broadcasts.of_kind("feed_update")] == [groups.user_feed(bob.pk)]
