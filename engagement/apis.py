@@ -16,12 +16,12 @@ class EngagementApi(APIView):
 
     kind: str = ""
 
-    @extend_schema(request=None, responses=TweetEngagementSerializer)
+    @extend_schema(request=None, responses={200: TweetEngagementSerializer})
     def post(self, request, tweet_id):
         tweet = tweet_or_404(tweet_id)
         return Response(services.engagement_add(user=request.user, tweet=tweet, kind=self.kind))
 
-    @extend_schema(request=None, responses=TweetEngagementSerializer)
+    @extend_schema(request=None, responses={200: TweetEngagementSerializer})
     def delete(self, request, tweet_id):
         tweet = tweet_or_404(tweet_id)
         return Response(services.engagement_remove(user=request.user, tweet=tweet, kind=self.kind))

@@ -36,13 +36,13 @@ class TweetDetailApi(APIView):
 
 
 class FollowApi(APIView):
-    @extend_schema(request=None, responses=FollowResultSerializer)
+    @extend_schema(request=None, responses={200: FollowResultSerializer})
     def post(self, request, user_id):
         followee = user_or_404(user_id)
         services.follow_create(follower=request.user, followee=followee)
         return Response({"user_id": str(followee.pk), "following": True})
 
-    @extend_schema(request=None, responses=FollowResultSerializer)
+    @extend_schema(request=None, responses={200: FollowResultSerializer})
     def delete(self, request, user_id):
         followee = user_or_404(user_id)
         services.follow_delete(follower=request.user, followee=followee)
@@ -63,7 +63,12 @@ def user_or_404(user_id):
     return user
 
 
-class FeedApi(generics.ListAPIView):
+class FeedApi(generics.GenericAPIView):
+    """The home timeline, a page at a time, with the viewer's state beside it.
+
+    Not a ListAPIView: its answer is a TimelinePage, which the schema must
+    not wrap in a second page."""
+
     serializer_class = TweetSerializer
     pagination_class = NewestFirstPagination
 
@@ -71,7 +76,13 @@ class FeedApi(generics.ListAPIView):
         timeline = selectors.home_timeline(user=self.request.user)
         return selectors.with_viewer_state(timeline, viewer=self.request.user)
 
-    @extend_schema(responses=TimelinePageSerializer)
+    @extend_schema(
+        responses=TimelinePageSerializer,
+        parameters=[
+            OpenApiParameter("cursor", str, description="from a page's next/previous link"),
+            OpenApiParameter("page_size", int, description="1-100, default 20"),
+        ],
+    )
     def get(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
         response = self.get_paginated_response(TweetSerializer(page, many=True).data)

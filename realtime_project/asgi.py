@@ -19,6 +19,7 @@ from realtime_project.realtime.auth import (  # noqa: E402
     AllowedHostsOriginValidator,
     SessionOrTokenAuthMiddlewareStack,
 )
+from realtime_project.realtime.daphne_access_log import install_query_free_access_log  # noqa: E402
 from realtime_project.realtime.daphne_limits import install_daphne_limits  # noqa: E402
 from realtime_project.realtime.consumers import UnknownStreamConsumer  # noqa: E402
 from realtime_project.realtime.serverloop import ServerLoopMiddleware  # noqa: E402
@@ -35,6 +36,7 @@ websocket_urlpatterns = [
     re_path(r"", UnknownStreamConsumer.as_asgi()),
 ]
 
+install_query_free_access_log()
 install_daphne_limits(
     max_message_bytes=settings.REALTIME_MAX_MESSAGE_BYTES,
     max_queued_bytes=settings.REALTIME_MAX_QUEUED_BYTES,
