@@ -51,6 +51,11 @@ def install_daphne_limits(*, max_message_bytes: int, max_queued_bytes: int) -> N
         return unlimited_connect(self, request)
 
     def serverSend(self, content, binary=False):
+        if self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
+            # Closed for slowness (or by the client) while the application
+            # still had messages for it: autobahn would raise, crashing the
+            # consumer; the client resumes with ?since= instead.
+            return
         if self.state == self.STATE_OPEN and queued_bytes(self.transport) > max_queued_bytes:
             logger.warning(
                 "closing a WebSocket whose client is not reading (%d bytes queued)",
@@ -59,7 +64,14 @@ def install_daphne_limits(*, max_message_bytes: int, max_queued_bytes: int) -> N
             CLIENTS_DROPPED.labels(reason="slow reader").inc()
             self.sendClose(code=CLOSE_TOO_SLOW, reason="too slow: resume with since")
             return
-        unbounded_send(self, content, binary)
+        # Autobahn applies maxMessagePayloadSize to what it sends as well:
+        # the limit is for clients, not for a replay of 500 tweets.
+        inbound_limit = self.maxMessagePayloadSize
+        self.maxMessagePayloadSize = 0
+        try:
+            unbounded_send(self, content, binary)
+        finally:
+            self.maxMessagePayloadSize = inbound_limit
 
     serverSend.bounded = True
     WebSocketProtocol.serverSend = serverSend

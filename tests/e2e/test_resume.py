@@ -69,3 +69,16 @@ async def test_malformed_since_gets_error_frame_and_stream_stays_open(live_serve
         error = assert_envelope(await recv_json(ws), "error")
         assert error["code"], error
         await ping(ws)
+
+
+async def test_a_replay_larger_than_the_inbound_message_limit_arrives_whole(live_server):
+    # The 16 KiB limit is on what clients send; autobahn applies its limit to
+    # both directions unless told otherwise (realtime/daphne_limits.py).
+    reader, author = live_server.register(), live_server.register()
+    live_server.follow(reader, author)
+    tweets = [live_server.post_tweet(author, f"{n:03d} " + "x" * 270) for n in range(80)]
+    async with live_server.connect(f"/ws/feed/{reader.user_id}", reader.token, query={"since": "0"}) as ws:
+        data = await recv_data(ws, "feed_update")
+        assert [t["tweet_id"] for t in data["tweets"]] == [t["tweet_id"] for t in tweets]
+        assert data["count"] == 80
+        await ping(ws)
