@@ -199,9 +199,10 @@ export function useNotifications(userId: string | null | undefined, options: Not
     });
   }, [client, userId, refresh, api]);
 
-  useOnOpen(key, (isReconnect) => {
-    if (isReconnect) void refresh();
-  });
+  // Read again each time the stream opens, the first time included: "open"
+  // means subscribed, so what the first read (at mount) could not see yet
+  // and the stream did not carry is in this one.
+  useOnOpen(key, () => void refresh());
 
   const markRead = useCallback(
     (notificationId: string) => {

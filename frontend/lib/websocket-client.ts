@@ -17,6 +17,9 @@
  *   resets the count, and when one stream gets back through, the others
  *   waiting to retry go at once. Close codes 4401/4403/4404 mean "retrying
  *   cannot help" and stop it. The browser's `online` event retries at once.
+ * - A stream is `open` at the server's answer to the ping sent on connect,
+ *   not at the handshake: the server accepts before it has joined the
+ *   stream, and only from its answer on is nothing published missed.
  * - Heartbeat: a ping every 30 s; a socket that does not answer within the
  *   pong deadline is half-open (a dead NAT entry, a sleeping laptop) and is
  *   replaced, since the browser may take minutes to notice by itself.
@@ -144,6 +147,7 @@ export const HEARTBEAT_TIMEOUT_CODE = 4000;
 
 const OPEN = 1;
 const CONNECTING = 0;
+const PING = JSON.stringify({ type: "ping" });
 
 const DEFAULTS = {
   reconnectBaseDelayMs: 3000,
@@ -290,11 +294,16 @@ class Stream {
     this.socket = socket;
     socket.onopen = () => {
       if (this.socket !== socket) return;
-      const reconnected = this.attempt > 0;
-      this.attempt = 0;
-      this.setState({ state: "open" });
-      this.startHeartbeat();
-      if (reconnected) this.client.serverIsBack(this.spec.key);
+      // The server accepts the handshake before it has checked access and
+      // joined the stream's groups; what is published in between does not
+      // reach this socket. It answers this ping only after joining, so the
+      // stream is "open" (live) at its first frame, not here.
+      try {
+        socket.send(PING);
+      } catch {
+        return; // closing already: its close event decides
+      }
+      this.armPongDeadline();
     };
     socket.onmessage = (event) => {
       if (this.socket !== socket) return;
@@ -343,9 +352,19 @@ class Stream {
     }
   }
 
+  /** The server's first frame: the stream is subscribed, and live. */
+  private subscribed(): void {
+    const reconnected = this.attempt > 0;
+    this.attempt = 0;
+    this.setState({ state: "open" });
+    this.startHeartbeat();
+    if (reconnected) this.client.serverIsBack(this.spec.key);
+  }
+
   private receive(raw: unknown): void {
     // Any frame proves the connection is alive, not only a pong.
     this.clearPongDeadline();
+    if (this.state !== "open") this.subscribed();
     if (typeof raw !== "string") return;
     let message: ServerMessage | { type: "pong" };
     try {
@@ -398,14 +417,17 @@ class Stream {
 
   private startHeartbeat(): void {
     this.stopHeartbeat();
-    const { heartbeatIntervalMs, pongTimeoutMs } = this.options;
+    const { heartbeatIntervalMs } = this.options;
     if (heartbeatIntervalMs <= 0) return;
     this.heartbeatTimer = setInterval(() => {
-      if (!this.send(JSON.stringify({ type: "ping" }))) return;
-      if (this.pongTimer === null) {
-        this.pongTimer = setTimeout(() => this.declareDead(), pongTimeoutMs);
-      }
+      if (this.send(PING)) this.armPongDeadline();
     }, heartbeatIntervalMs);
+  }
+
+  private armPongDeadline(): void {
+    if (this.pongTimer === null) {
+      this.pongTimer = setTimeout(() => this.declareDead(), this.options.pongTimeoutMs);
+    }
   }
 
   private declareDead(): void {

@@ -55,9 +55,19 @@ export class FakeWebSocket implements WebSocketLike {
   }
 
   // --- What the test (the "server") does ---
-  serverOpen(): void {
+  /** The handshake completes; the server has not answered anything yet. */
+  serverAccept(): void {
     this.readyState = FakeWebSocket.OPEN;
     this.onopen?.({});
+  }
+
+  /** The handshake completes and the server, subscribed, answers the
+   * client's first ping. `sent` then holds what the client sent after that. */
+  serverOpen(): void {
+    this.serverAccept();
+    if (this.sent[0] !== JSON.stringify({ type: "ping" })) throw new Error("no ping on open");
+    this.sent.shift();
+    this.serverSend({ type: "pong", timestamp: "2026-01-25T10:30:00Z" });
   }
 
   serverSend(message: unknown): void {

@@ -150,13 +150,27 @@ describe("useNotifications", () => {
     expect(api.markAllRead).toHaveBeenCalled();
   });
 
+  it("reads REST again once subscribed, so nothing committed before the subscription is missed", async () => {
+    api.notifications.mockResolvedValue(page([]));
+    const { result } = renderHook(() => useNotifications("42"), { wrapper });
+    await settle();
+    expect(api.notifications).toHaveBeenCalledTimes(1);
+    // Saved after the first read, before the server joined the stream's group.
+    api.notifications.mockResolvedValue(page([notification("3")]));
+    act(() => socketFor("/ws/notifications/42").serverOpen());
+    await settle();
+    expect(api.notifications).toHaveBeenCalledTimes(2);
+    expect(result.current.unreadCount).toBe(1);
+  });
+
   it("reads REST again after a reconnect, and resumes from the newest id", async () => {
     api.notifications.mockResolvedValue(page([notification("5")]));
     const { result } = renderHook(() => useNotifications("42"), { wrapper });
     await settle();
     const first = socketFor("/ws/notifications/42");
     act(() => first.serverOpen());
-    expect(api.notifications).toHaveBeenCalledTimes(1);
+    await settle();
+    expect(api.notifications).toHaveBeenCalledTimes(2);
 
     // Missed while disconnected: REST has it.
     api.notifications.mockResolvedValue(page([notification("6"), notification("5")]));
@@ -169,7 +183,7 @@ describe("useNotifications", () => {
     expect(second.query.get("since")).toBe("5");
     act(() => second.serverOpen());
     await settle();
-    expect(api.notifications).toHaveBeenCalledTimes(2);
+    expect(api.notifications).toHaveBeenCalledTimes(3);
     expect(result.current.unreadCount).toBe(2);
   });
 

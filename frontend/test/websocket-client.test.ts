@@ -643,3 +643,47 @@ describe("single-use tickets", () => {
     await expect(refused()).rejects.toBeInstanceOf(TicketError);
   });
 });
+
+describe("subscription", () => {
+  it("is open at the server's answer to the ping sent on connect, not at the handshake", () => {
+    const client = makeClient();
+    client.subscribeToFeed("42", () => {});
+    const socket = FakeWebSocket.last();
+    socket.serverAccept();
+    // Accepted, but the server may not have joined the stream's groups yet.
+    expect(socket.sentJson()).toEqual([{ type: "ping" }]);
+    expect(client.getState("feed-42")).toBe("connecting");
+    socket.serverSend({ type: "pong", timestamp: "2026-01-25T10:30:00Z" });
+    expect(client.getState("feed-42")).toBe("open");
+  });
+
+  it("takes a replay or snapshot arriving before the pong as the sign of subscription", () => {
+    const client = makeClient();
+    const seen: unknown[] = [];
+    client.subscribeToTrending((m) => seen.push(m));
+    const socket = FakeWebSocket.last();
+    socket.serverAccept();
+    socket.serverSend(envelope("trending", { topics: [], count: 0 }));
+    expect(client.getState("trending")).toBe("open");
+    expect(seen).toHaveLength(1);
+  });
+
+  it("never reports open for a socket refused right after the handshake", () => {
+    const client = makeClient();
+    client.subscribeToNotifications("42", () => {});
+    const socket = FakeWebSocket.last();
+    socket.serverAccept();
+    socket.serverClose(4403, "this stream belongs to another user");
+    expect(changes.map((c) => c.state)).toEqual(["connecting", "closed"]);
+  });
+
+  it("replaces a socket that was accepted but never answers", () => {
+    const client = makeClient({ pongTimeoutMs: 10_000 });
+    client.subscribeToTrending(() => {});
+    const socket = FakeWebSocket.last();
+    socket.serverAccept();
+    vi.advanceTimersByTime(10_000);
+    expect(socket.closedWith).toEqual({ code: 4000, reason: "no pong" });
+    expect(changes[changes.length - 1]).toMatchObject({ state: "reconnecting", code: 4000 });
+  });
+});

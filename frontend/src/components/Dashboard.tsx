@@ -71,8 +71,11 @@ export function Dashboard({ api, me, onSignedOut }: { api: Api; me: Me; onSigned
     onLive: (n) => toast(`${n.actor_name} ${notificationText(n)}`),
   });
 
-  const newest = tweets[0]?.tweet_id ?? null;
-  const feedUpdates = useFeedUpdates(me.user_id, { since: newest });
+  // The feed stream opens once the first page has been read, resuming after
+  // its newest tweet ("0": an empty feed): a tweet committed between that
+  // read and the stream's subscription is replayed, not lost.
+  const newest = tweets[0]?.tweet_id ?? "0";
+  const feedUpdates = useFeedUpdates(loading ? null : me.user_id, { since: newest });
   const shownIds = useMemo(() => new Set(tweets.map((t) => t.tweet_id)), [tweets]);
   const pending = feedUpdates.newTweets.filter((t) => !shownIds.has(t.tweet_id));
   const tweetsById = useMemo(() => new Map(tweets.map((t) => [t.tweet_id, t])), [tweets]);
