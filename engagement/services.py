@@ -7,7 +7,11 @@ from django.db.models.functions import Greatest
 
 from feed.models import Tweet
 from realtime_project.realtime import envelope
-from realtime_project.realtime.broadcast import broadcast_engagement_update, broadcast_now
+from realtime_project.realtime.broadcast import (
+    atomic_in_commit_order,
+    broadcast_engagement_update,
+    broadcast_now,
+)
 from realtime_project.realtime.throttle import Throttle
 
 from . import events, groups, selectors
@@ -20,7 +24,8 @@ def engagement_add(*, user, tweet: Tweet, kind: str) -> dict:
     Return the tweet's `{"tweet_id", "engagement"}`.
     """
     try:
-        with transaction.atomic():
+        # A like or retweet creates a notification for the tweet's author.
+        with atomic_in_commit_order():
             Engagement.objects.get_or_create(user=user, tweet=tweet, kind=kind)
     except IntegrityError:
         pass  # A concurrent identical request won; the result is the same.

@@ -11,6 +11,7 @@ class FeedConsumer(StreamConsumer):
 
     stream = groups.STREAM
     per_user = True
+    resumable = True
 
     async def authorize(self):
         self.require_owner(self.url_arg("user_id"))

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from realtime_project.realtime.broadcast import broadcast_feed_update
+from realtime_project.realtime.broadcast import atomic_in_commit_order, broadcast_feed_update
 from realtime_project.realtime.cluster import users_online
 
 from . import events, groups, selectors
@@ -24,7 +24,7 @@ def tweet_create(*, author, content: str, topics: list[str] | None = None, reply
         raise ValidationError(
             {"content": f"A tweet has at most {settings.TWEET_MAX_LENGTH} characters."}
         )
-    with transaction.atomic():
+    with atomic_in_commit_order():
         return Tweet.objects.create(
             author=author,
             content=content,
@@ -67,7 +67,7 @@ def follow_create(*, follower, followee) -> Follow:
     if follower.pk == followee.pk:
         raise ValidationError({"user": "You cannot follow yourself."})
     try:
-        with transaction.atomic():
+        with atomic_in_commit_order():
             follow, _ = Follow.objects.get_or_create(follower=follower, followee=followee)
     except IntegrityError:
         # A concurrent request created it between our get and create.

@@ -10,6 +10,7 @@ class NotificationConsumer(StreamConsumer):
 
     stream = groups.STREAM
     per_user = True
+    resumable = True
 
     async def authorize(self):
         self.require_owner(self.url_arg("user_id"))

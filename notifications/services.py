@@ -6,7 +6,7 @@ from django.db.models import Q
 from engagement.models import Engagement
 from feed.models import Follow, Tweet
 from feed.parsing import mentioned_usernames
-from realtime_project.realtime.broadcast import broadcast_notification
+from realtime_project.realtime.broadcast import atomic_in_commit_order, broadcast_notification
 
 from . import events, groups
 from .models import Notification
@@ -29,11 +29,12 @@ def notification_create(*, recipient, actor, kind: str, tweet: Tweet | None = No
     """
     if recipient.pk == actor.pk:
         return None
-    if kind in ONCE_PER_ACTOR and Notification.objects.filter(
-        recipient=recipient, actor=actor, type=kind, tweet=tweet
-    ).exists():
-        return None
-    return Notification.objects.create(recipient=recipient, actor=actor, type=kind, tweet=tweet)
+    with atomic_in_commit_order():
+        if kind in ONCE_PER_ACTOR and Notification.objects.filter(
+            recipient=recipient, actor=actor, type=kind, tweet=tweet
+        ).exists():
+            return None
+        return Notification.objects.create(recipient=recipient, actor=actor, type=kind, tweet=tweet)
 
 
 def notification_announce(*, notification: Notification) -> None:

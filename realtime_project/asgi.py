@@ -22,6 +22,7 @@ from realtime_project.realtime.auth import (  # noqa: E402
 from realtime_project.realtime.daphne_access_log import install_query_free_access_log  # noqa: E402
 from realtime_project.realtime.daphne_limits import install_daphne_limits  # noqa: E402
 from realtime_project.realtime.consumers import UnknownStreamConsumer  # noqa: E402
+from realtime_project.realtime.layer_watch import install_layer_watch  # noqa: E402
 from realtime_project.realtime.serverloop import ServerLoopMiddleware  # noqa: E402
 from trending.consumers import TrendingConsumer  # noqa: E402
 from trending.scheduler import with_periodic_recompute  # noqa: E402
@@ -37,6 +38,7 @@ websocket_urlpatterns = [
 ]
 
 install_query_free_access_log()
+install_layer_watch()
 install_daphne_limits(
     max_message_bytes=settings.REALTIME_MAX_MESSAGE_BYTES,
     max_queued_bytes=settings.REALTIME_MAX_QUEUED_BYTES,

@@ -56,17 +56,6 @@ def _client() -> redis.Redis:
     return _sync_client
 
 
-def _local_export() -> dict:
-    # Called from worker threads too, while the loop thread may be changing
-    # the registry: retry the rare read that met a resize.
-    for _ in range(5):
-        try:
-            return registry.export()
-        except RuntimeError:
-            continue
-    return registry.export()
-
-
 def _decode(values) -> list[dict]:
     return [json.loads(value) for value in values if value]
 
@@ -93,7 +82,7 @@ def users_online(*, stream: str) -> set[int] | None:
     From synchronous code (services). If Redis cannot be read, return None:
     callers then send to everyone concerned rather than to no one.
     """
-    own = _local_export()
+    own = registry.export()
     if not settings.REDIS_URL:
         return online_in([own], stream)
     try:

@@ -35,6 +35,9 @@ from .stats import registry
 
 logger = logging.getLogger(__name__)
 
+# Every open stream connection of this process, for catch_up_open_streams().
+_open_streams: set["StreamConsumer"] = set()
+
 
 class CloseCode(IntEnum):
     NOT_AUTHENTICATED = 4401
@@ -72,6 +75,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
     # True for streams that belong to one user (notifications, feed): they
     # count toward `active_users`/`total_user_connections` in /ws/stats.
     per_user = False
+    # True for streams of database rows a client resumes with `?since=`
+    # (notifications, feed); the others send a snapshot on connect.
+    resumable = False
     # Client message `type` -> name of the method handling it (besides ping).
     client_messages: dict[str, str] = {}
 
@@ -154,6 +160,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups.append(group)
         self.is_open = True
+        _open_streams.add(self)
         self.user_id = self.user.pk if self.user and self.user.is_authenticated else None
         registry.opened(stream=self.stream, user_id=self.user_id, per_user=self.per_user)
         if self.per_user:
@@ -198,9 +205,47 @@ class StreamConsumer(AsyncWebsocketConsumer):
             self.forget(code)
             await self.on_close()
 
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self.is_open:
+                # Daphne cancels an application that overruns its handshake
+                # or close timeout, and then disconnect() never runs: without
+                # this the connection would count against its user's limit,
+                # and stay in its groups, for the life of the process.
+                self.forget("cancelled")
+                await self.leave_groups()
+
+    async def leave_groups(self) -> None:
+        for group in self.groups:
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception:
+                logger.exception("leaving %s failed", group)
+        try:
+            await self.on_close()
+        except Exception:
+            logger.exception("closing %s failed", self.stream)
+
+    async def catch_up(self) -> None:
+        """Make up for live messages the channel layer may have lost.
+
+        A stream of rows closes (4429) so that its client resumes from the
+        last id it saw, and the replay brings what was lost; the others send
+        their snapshot again, which holds the current state.
+        """
+        if not self.is_open:
+            return
+        if self.resumable:
+            await self.shut(CloseCode.TOO_MANY, "live messages may have been lost: resume with since")
+        else:
+            await self.send_snapshot()
+
     def forget(self, code) -> None:
         """Stop counting this connection, once."""
         self.is_open = False
+        _open_streams.discard(self)
         registry.closed(stream=self.stream, user_id=self.user_id)
         CONNECTIONS_OPEN.labels(stream=self.stream).dec()
         logger.info("disconnected %s %s %s code=%s", self.stream, self.scope["path"], self.who(), code)
@@ -313,6 +358,21 @@ class StreamConsumer(AsyncWebsocketConsumer):
             # A bug in one handler must not take the connection down.
             logger.exception("handling a %r message failed", kind)
             await self.send_error("internal_error", "the message could not be processed")
+
+
+async def catch_up_open_streams() -> int:
+    """Have every open stream of this process catch up (see catch_up).
+
+    Called when the channel layer reconnects after losing its connection:
+    what was published meanwhile reached no one here. Return how many.
+    """
+    streams = list(_open_streams)
+    for consumer in streams:
+        try:
+            await consumer.catch_up()
+        except Exception:
+            logger.exception("catching up %s failed", consumer.stream)
+    return len(streams)
 
 
 def parse_row_id(raw: str) -> int | None:

@@ -29,6 +29,10 @@ CLIENTS_DROPPED = Counter(
     "Connections closed for the server's sake (slow reader, flood, size)",
     ["reason"],
 )
+LAYER_RECONNECTS = Counter(
+    "realtime_channel_layer_reconnects_total",
+    "Times the Redis subscription came back after a lost connection (streams then catch up)",
+)
 
 
 def metrics_view(request):

@@ -2,6 +2,7 @@
 processes that share the channel layer (see cluster.py), behind GET /ws/stats.
 """
 
+import threading
 from collections import Counter, defaultdict
 
 from django.http import JsonResponse
@@ -10,11 +11,14 @@ from django.http import JsonResponse
 class ConnectionRegistry:
     """Count this process's open connections by stream and by user.
 
-    Consumers call `opened`/`closed` from the event loop thread only, so no
-    lock is needed.
+    Consumers call `opened`/`closed` from the event loop thread, but the
+    feed's fan-out reads `export` from request threads: a dict resized while
+    another thread iterates it can skip entries without an error, and a
+    follower would look offline. Hence the lock (uncontended, sub-microsecond).
     """
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
         # stream -> user id -> open connections of signed-in users.
         self._users: dict[str, Counter[int]] = defaultdict(Counter)
         # stream -> open anonymous connections.
@@ -27,6 +31,10 @@ class ConnectionRegistry:
 
     def opened(self, *, stream: str, user_id: int | None, per_user: bool) -> None:
         """Count one connection of `user_id` (None: anonymous) to `stream`."""
+        with self._lock:
+            self._opened(stream, user_id, per_user)
+
+    def _opened(self, stream: str, user_id: int | None, per_user: bool) -> None:
         if per_user:
             self._per_user_streams.add(stream)
         if user_id is None:
@@ -39,6 +47,10 @@ class ConnectionRegistry:
 
     def closed(self, *, stream: str, user_id: int | None) -> None:
         """Forget one connection counted by `opened` with the same arguments."""
+        with self._lock:
+            self._closed(stream, user_id)
+
+    def _closed(self, stream: str, user_id: int | None) -> None:
         if user_id is None:
             _decrement(self._anonymous, stream)
         else:
@@ -53,6 +65,10 @@ class ConnectionRegistry:
 
     def export(self) -> dict:
         """This process's counts as JSON-safe data (what cluster.py publishes)."""
+        with self._lock:
+            return self._export()
+
+    def _export(self) -> dict:
         return {
             "users": {
                 stream: {str(uid): n for uid, n in users.items()}

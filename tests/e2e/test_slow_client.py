@@ -318,3 +318,53 @@ async def follow_resuming(server, account, into: list[str], connected: asyncio.E
         await asyncio.sleep(0.2)
 
 
+async def test_what_the_channel_layer_drops_still_reaches_a_resuming_client(redis_pair):
+    """Redis drops a subscriber's connection (its pub/sub output limit, 32 MB
+    by default, when a process falls behind; a failover; a network blip), and
+    what is published until the process subscribes again reaches no one; the
+    process reconnects on its own. A client connected through it must still
+    end up with every tweet: either the server sends what was dropped, or it
+    closes the stream so the client resumes with `?since=`. A gap the client
+    cannot see is lost for good: its next resume starts after the newest
+    tweet it saw."""
+    subscriber, publisher, redis_port = redis_pair
+    author, reader = publisher.register(), publisher.register()
+    publisher.follow(reader, author)
+    received: list[str] = []
+    posted: list[str] = []
+    connected = asyncio.Event()
+    client = asyncio.create_task(follow_resuming(subscriber, reader, received, connected))
+    try:
+        await asyncio.wait_for(connected.wait(), MESSAGE_TIMEOUT)
+        posted.append((await asyncio.to_thread(publisher.post_tweet, author, "before"))["tweet_id"])
+        deadline = time.monotonic() + MESSAGE_TIMEOUT
+        while received != posted and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        assert received == posted
+        # The subscriber process stalls (a long pause, a starved CPU), Redis
+        # drops its subscription connection, and the author posts on.
+        subscriber.process.send_signal(signal.SIGSTOP)
+        try:
+            killed = redis_command(redis_port, "CLIENT", "KILL", "TYPE", "pubsub")
+            assert killed.startswith(b":") and killed != b":0\r\n", killed
+            for n in range(5):
+                tweet = await asyncio.to_thread(publisher.post_tweet, author, f"dropped {n}")
+                posted.append(tweet["tweet_id"])
+        finally:
+            subscriber.process.send_signal(signal.SIGCONT)
+        # Until the process is subscribed again and tweets flow again.
+        deadline = time.monotonic() + 15
+        while not (received and received[-1] == posted[-1]) and time.monotonic() < deadline:
+            tweet = await asyncio.to_thread(publisher.post_tweet, author, "after")
+            posted.append(tweet["tweet_id"])
+            await asyncio.sleep(0.3)
+        assert received and received[-1] == posted[-1], "the stream never delivered again"
+    finally:
+        client.cancel()
+        await asyncio.gather(client, return_exceptions=True)
+    missed = [tweet_id for tweet_id in posted if tweet_id not in received]
+    assert not missed, (
+        f"{len(missed)} of {len(posted)} tweets never reached the client, and the server "
+        f"did not close its stream so that it could resume: {missed}"
+    )
+    assert received == posted
