@@ -33,11 +33,13 @@ frontend/node_modules/.package-lock.json: frontend/package.json frontend/package
 frontend: frontend/node_modules/.package-lock.json
 	cd frontend && npm run build
 
+# Daphne's listen backlog is 50 unless its endpoint says otherwise: a burst
+# of reconnects (a deploy, a network blip) would see refused connections.
 run: install frontend
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py seed_demo
-	$(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) realtime_project.asgi:application
+	$(VENV)/bin/daphne -e tcp:port=$(PORT):interface=127.0.0.1:backlog=1024 realtime_project.asgi:application
 
 # The suite runs on SQLite (everything), then the database-backed tests
 # again on PostgreSQL (this machine kind starts it; TEST_DATABASE_URL overrides).

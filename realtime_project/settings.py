@@ -133,7 +133,8 @@ if REDIS_URL:
     # what it drops while Redis is away is recovered by resume (?since=).
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # channels-redis' pub/sub layer, delivering in one pass (layers.py).
+            "BACKEND": "realtime_project.realtime.layers.FanOutRedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {

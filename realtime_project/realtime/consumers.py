@@ -20,9 +20,10 @@ from channels.consumer import get_handler_name
 
 from django.conf import settings
 
-from . import envelope
+from . import delivery, envelope
 from .auth import query_param
 from .cluster import publish_now
+from .daphne_direct import daphne_socket, send_text_now
 from .limits import RateLimit
 from .metrics import (
     BROADCAST_LATENCY,
@@ -90,6 +91,10 @@ class StreamConsumer(AsyncWebsocketConsumer):
             settings.REALTIME_MESSAGES_PER_SECOND, settings.REALTIME_MESSAGES_BURST
         )
         self.rate_strikes = 0
+        # Channel-layer messages queued for this consumer and not yet handled
+        # (delivery.py writes directly only when there are none).
+        self.backlog = 0
+        self.socket = None
 
     # --- What subclasses provide ----------------------------------------
 
@@ -156,6 +161,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
             logger.info("refused %s %s: %s", self.stream or "?", self.who(), denied.reason)
             await self.close(code=int(denied.code), reason=denied.reason)
             return
+        # Counted before joining: from the first group_add on, what the layer
+        # queues for us must be sent before anything it could write directly.
+        delivery.track(self)
         for group in self.stream_groups():
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups.append(group)
@@ -172,6 +180,11 @@ class StreamConsumer(AsyncWebsocketConsumer):
         logger.info("connected %s %s %s", self.stream, self.scope["path"], self.who())
         await self.resume()
         await self.send_snapshot()
+        # Replay and snapshot are out: live messages may now be written
+        # directly (under Daphne), after whatever was queued meanwhile.
+        self.socket = daphne_socket(self.base_send)
+        if self.socket is not None:
+            delivery.ready(self)
 
     async def resume(self) -> None:
         """Replay what the client missed since `?since=<id>`, oldest first.
@@ -246,6 +259,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         """Stop counting this connection, once."""
         self.is_open = False
         _open_streams.discard(self)
+        delivery.forget(self)
         registry.closed(stream=self.stream, user_id=self.user_id)
         CONNECTIONS_OPEN.labels(stream=self.stream).dec()
         logger.info("disconnected %s %s %s code=%s", self.stream, self.scope["path"], self.who(), code)
@@ -262,23 +276,41 @@ class StreamConsumer(AsyncWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        try:
+            await handler(message)
+        finally:
+            if self.backlog and not message["type"].startswith("websocket."):
+                self.backlog -= 1  # one queued channel-layer message handled
 
     # --- Channel layer -> client ------------------------------------------
 
+    def outgoing_text(self, event) -> str | None:
+        """What of a `stream.event` this client gets: None if nothing."""
+        if not self.is_open or event.get("exclude") == self.channel_name:
+            return None
+        if self.replayed_ids and event.get("ids"):
+            return self.drop_replayed(event)
+        return event["text"]
+
     async def stream_event(self, event):
         """Forward an encoded envelope from the channel layer to the client."""
-        if not self.is_open or event.get("exclude") == self.channel_name:
+        text = self.outgoing_text(event)
+        if text is None:
             return
-        text = event["text"]
-        if self.replayed_ids and event.get("ids"):
-            text = self.drop_replayed(event)
-            if text is None:
-                return
         await self.send(text_data=text)
         MESSAGES_DELIVERED.labels(type=event.get("kind", "")).inc()
         if "sent_at" in event:
             BROADCAST_LATENCY.observe(max(0.0, time.time() - event["sent_at"]))
+
+    def deliver_now(self, event, frames: dict) -> bool:
+        """Write a channel-layer `stream.event` to the socket at once (see
+        delivery.py): stream_event without the trip through this consumer's
+        queue and task. Return whether a frame was written."""
+        text = self.outgoing_text(event)
+        if text is None:
+            return False
+        send_text_now(self.socket, text, frames)
+        return True
 
     async def shut(self, code: CloseCode, reason: str) -> None:
         """Close the connection with `code` and stop handling its input."""

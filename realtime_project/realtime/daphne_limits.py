@@ -31,6 +31,27 @@ def queued_bytes(transport) -> int:
     return len(buffer) - getattr(transport, "offset", 0) + getattr(transport, "_tempDataLen", 0)
 
 
+_max_queued_bytes = 1 << 20
+
+
+def may_send(protocol) -> bool:
+    """Whether a frame may be written to `protocol` now; closes a slow reader."""
+    if protocol.state in (protocol.STATE_CLOSING, protocol.STATE_CLOSED):
+        # Closed for slowness (or by the client) while the application
+        # still had messages for it: autobahn would raise, crashing the
+        # consumer; the client resumes with ?since= instead.
+        return False
+    if protocol.state == protocol.STATE_OPEN and queued_bytes(protocol.transport) > _max_queued_bytes:
+        logger.warning(
+            "closing a WebSocket whose client is not reading (%d bytes queued)",
+            queued_bytes(protocol.transport),
+        )
+        CLIENTS_DROPPED.labels(reason="slow reader").inc()
+        protocol.sendClose(code=CLOSE_TOO_SLOW, reason="too slow: resume with since")
+        return False
+    return True
+
+
 def install_daphne_limits(*, max_message_bytes: int, max_queued_bytes: int) -> None:
     """Make Daphne close with 1009 a client whose message passes
     `max_message_bytes`, and with 4429 one whose unsent data passes
@@ -50,19 +71,11 @@ def install_daphne_limits(*, max_message_bytes: int, max_queued_bytes: int) -> N
         self.failByDrop = False
         return unlimited_connect(self, request)
 
+    global _max_queued_bytes
+    _max_queued_bytes = max_queued_bytes
+
     def serverSend(self, content, binary=False):
-        if self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
-            # Closed for slowness (or by the client) while the application
-            # still had messages for it: autobahn would raise, crashing the
-            # consumer; the client resumes with ?since= instead.
-            return
-        if self.state == self.STATE_OPEN and queued_bytes(self.transport) > max_queued_bytes:
-            logger.warning(
-                "closing a WebSocket whose client is not reading (%d bytes queued)",
-                queued_bytes(self.transport),
-            )
-            CLIENTS_DROPPED.labels(reason="slow reader").inc()
-            self.sendClose(code=CLOSE_TOO_SLOW, reason="too slow: resume with since")
+        if not may_send(self):
             return
         # Autobahn applies maxMessagePayloadSize to what it sends as well:
         # the limit is for clients, not for a replay of 500 tweets.

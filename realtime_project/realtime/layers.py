@@ -1,4 +1,5 @@
-"""The embedded default channel layer: Channels' in-memory layer, made to scale.
+"""The channel layers: Channels' in-memory layer made to scale (the embedded
+default), and channels-redis' pub/sub layer with one-pass local delivery.
 
 Channels' InMemoryChannelLayer walks every channel and every group
 membership on each group_send and on each receive (to expire old messages),
@@ -6,6 +7,9 @@ and deep-copies a message once per receiver. With N connections a broadcast
 to them all costs O(N^2): unusable past about a thousand sockets. This
 subclass expires at most once a second, and hands each receiver a shallow
 copy (our messages hold only immutable values: an encoded string, ids).
+
+Both hand a group's `stream.event` to delivery.py, which writes it at once
+to every local consumer ready for it; only the rest are queued.
 """
 
 import asyncio
@@ -13,6 +17,14 @@ import time
 
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
+from channels_redis.pubsub import (
+    RedisPubSubChannelLayer,
+    RedisPubSubLoopLayer,
+    RedisSingleShardConnection,
+    _wrap_close,
+)
+
+from . import delivery
 
 CLEAN_INTERVAL_SECONDS = 1.0
 
@@ -41,16 +53,65 @@ class FanOutInMemoryChannelLayer(InMemoryChannelLayer):
             queue.put_nowait((expires, dict(message)))
         except asyncio.QueueFull:
             raise ChannelFull(channel) from None
+        delivery.note_queued(channel)
 
     async def group_send(self, group, message):
         assert isinstance(message, dict), "Message is not a dict"
         self.require_valid_group_name(group)
         self._clean_expired()
         expires = time.time() + self.expiry
-        for channel in list(self.groups.get(group, ())):
+        members = self.groups.get(group)
+        if not members:
+            return
+        for channel in delivery.deliver(list(members), message, now=time.time()):
             try:
                 self._put(channel, message, expires)
             except ChannelFull:
                 # As Channels does: a full receiver misses this message (it
                 # can recover it by resume), the others still get it.
                 pass
+
+
+class _OnePassShard(RedisSingleShardConnection):
+    def _receive_message(self, message):
+        # channels-redis puts the serialized bytes in each local channel's
+        # queue, and each consumer decodes its own copy; a group message is
+        # decoded once here and delivered in one pass.
+        if message is None:
+            return
+        name, data = message["channel"], message["data"]
+        if isinstance(name, bytes):
+            name = name.decode()
+        layer = self.channel_layer
+        if name in layer.channels:
+            layer.channels[name].put_nowait(data)
+            delivery.note_queued(name)
+            return
+        local = [channel for channel in layer.groups.get(name, ()) if channel in layer.channels]
+        if local and delivery.any_ready(local):
+            local = delivery.deliver(local, layer.channel_layer.deserialize(data), now=time.time())
+        for channel in local:
+            layer.channels[channel].put_nowait(data)
+            delivery.note_queued(channel)
+
+
+class _OnePassLoopLayer(RedisPubSubLoopLayer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._shards = [_OnePassShard(shard.host, self) for shard in self._shards]
+
+
+class FanOutRedisPubSubChannelLayer(RedisPubSubChannelLayer):
+    """channels-redis' RedisPubSubChannelLayer (one Redis subscription per
+    group per process), delivering each group message in one pass."""
+
+    def _get_layer(self):
+        loop = asyncio.get_running_loop()
+        try:
+            return self._layers[loop]
+        except KeyError:
+            layer = self._layers[loop] = _OnePassLoopLayer(
+                *self._args, **self._kwargs, channel_layer=self
+            )
+            _wrap_close(self, loop)
+            return layer

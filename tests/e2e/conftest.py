@@ -102,10 +102,9 @@ def start_daphne(
             [
                 str(BIN_DIR / "daphne"),
                 *extra_args,
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
+                # As `make run` and deploy/daphne@.service start it.
+                "-e",
+                f"tcp:port={port}:interface=127.0.0.1:backlog=1024",
                 "realtime_project.asgi:application",
             ],
             cwd=REPO_ROOT,
