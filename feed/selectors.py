@@ -86,7 +86,7 @@ def feed_replay(*, user, since: int) -> Replay:
     )
     if not missed:
         return Replay()
-    tweets = [events.tweet_payload(tweet) for tweet in missed]
+    tweets = events.tweet_payloads(missed)
     return Replay(
         frames=[(envelope.FEED_UPDATE, feed_data(tweets))],
         ids=frozenset(tweet["tweet_id"] for tweet in tweets),

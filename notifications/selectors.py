@@ -38,7 +38,7 @@ def notifications_replay(*, user, since: int) -> Replay:
     missed, truncated = notifications_after(
         user=user, after_id=since, limit=settings.REALTIME_REPLAY_LIMIT
     )
-    payloads = [events.notification_payload(notification) for notification in missed]
+    payloads = events.notification_payloads(missed)
     return Replay(
         frames=[(envelope.NOTIFICATION, payload) for payload in payloads],
         ids=frozenset(payload["notification_id"] for payload in payloads),

@@ -244,6 +244,12 @@ async def test_stalled_reader_is_cut_off_others_unaffected_and_resume_loses_noth
     assert seen == all_ids[: len(seen)], "live frames came out of order or with a gap"
     missed = all_ids[len(seen) :]
     assert len(missed) * len(CONTENT) > MAX_QUEUED_BYTES, "less was withheld than the bound"
+    # Figures for docs/RELIABILITY.md (pytest -rP shows them).
+    print(
+        f"cut off after {len(posted)} tweets of {len(CONTENT)} characters; the stalled "
+        f"client then read {len(seen)} and got {ending}; the reading follower waited at "
+        f"most {max(delays):.3f} s; {len(missed)} to replay"
+    )
 
     # The server forgot the connection (no leaked count against the user's limit).
     await wait_for_stats(
