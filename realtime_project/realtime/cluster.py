@@ -9,6 +9,7 @@ process and its own registry is the whole truth.
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -32,6 +33,8 @@ PROCESS_TTL_SECONDS = 30
 REFRESH_SECONDS = 5
 # How soon a change (a connection opened or closed) is published.
 CHANGE_POLL_SECONDS = 0.1
+# The longest a handshake waits for its connection to be published.
+PUBLISH_WAIT_SECONDS = 3.0
 
 _async_clients: dict[int, aioredis.Redis] = {}
 _sync_client: redis.Redis | None = None
@@ -97,18 +100,58 @@ def users_online(*, stream: str) -> set[int] | None:
     return online_in([own, *_decode(values)], stream)
 
 
+class _Publisher:
+    """The state of one loop's publish_forever, for publish_now to wait on."""
+
+    def __init__(self):
+        self.loop = asyncio.get_running_loop()
+        self.wake = asyncio.Event()
+        self.published_version = -1
+        self.waiters: list[tuple[int, asyncio.Future]] = []
+
+    def settle(self) -> None:
+        """Release the waiters whose connection the last publish included."""
+        pending = []
+        for version, waiter in self.waiters:
+            if version <= self.published_version:
+                if not waiter.done():
+                    waiter.set_result(None)
+            else:
+                pending.append((version, waiter))
+        self.waiters = pending
+
+
+_publisher: _Publisher | None = None
+
+
 async def publish_now() -> None:
-    """Publish at once, so other processes see a connection just opened.
+    """Return once this process's counts, as they are now, are published, so
+    other processes see a connection just opened.
 
     A follower whose feed socket is open must get the next tweet, whichever
-    process posts it. Never raise: the periodic publisher retries.
+    process posts it. Each publish writes every user this process has online:
+    one per handshake would make a burst of N reconnects cost N^2 (10,000
+    feeds reconnecting took minutes, and handshakes timed out). So handshakes
+    wait for the publisher's next round, which covers all of them at once.
+    Never raise, and never hold a handshake longer than Redis' timeout.
     """
     if not settings.REDIS_URL:
         return
+    publisher = _publisher
+    if publisher is None or publisher.loop is not asyncio.get_running_loop():
+        # No publisher on this loop (a test's loop, a shell): publish inline.
+        try:
+            await publish()
+        except redis.RedisError as error:
+            logger.warning("could not publish connection counts: %s", error)
+        return
+    waiter = publisher.loop.create_future()
+    publisher.waiters.append((registry.version, waiter))
+    publisher.wake.set()
     try:
-        await publish()
-    except redis.RedisError as error:
-        logger.warning("could not publish connection counts: %s", error)
+        await asyncio.wait_for(asyncio.shield(waiter), PUBLISH_WAIT_SECONDS)
+    except asyncio.TimeoutError:
+        logger.warning("connection counts not published within %s s", PUBLISH_WAIT_SECONDS)
 
 
 async def publish() -> None:
@@ -123,19 +166,25 @@ async def publish() -> None:
 
 
 async def publish_forever() -> None:
-    """Keep this process's published counts fresh until the server stops."""
-    published_version, published_at = None, 0.0
+    """Keep this process's published counts fresh until the server stops:
+    soon after every change, at once when a handshake waits for it."""
+    global _publisher
+    publisher = _publisher = _Publisher()
+    published_at = 0.0
     while True:
-        changed = registry.version != published_version
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(publisher.wake.wait(), CHANGE_POLL_SECONDS)
+        publisher.wake.clear()
+        changed = registry.version != publisher.published_version
         if changed or time.monotonic() - published_at >= REFRESH_SECONDS:
             version = registry.version
             try:
                 await publish()
-                published_version, published_at = version, time.monotonic()
+                publisher.published_version, published_at = version, time.monotonic()
             except redis.RedisError as error:
                 logger.warning("could not publish connection counts: %s", error)
                 await asyncio.sleep(1)
             except Exception:
                 logger.exception("publishing connection counts failed")
                 await asyncio.sleep(1)
-        await asyncio.sleep(CHANGE_POLL_SECONDS)
+        publisher.settle()
