@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: install system-deps frontend run test bench-trending
+.PHONY: install system-deps frontend run test bench bench-trending
 
 # Re-installs only when a requirements file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -50,6 +50,14 @@ test: install system-deps frontend
 	$(PY) -m pytest
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -p no:cacheprovider \
 		--ignore=tests/e2e --ignore=tests/browser
+
+# The fan-out benchmark (bench/fanout.py): this server, naive Channels and a
+# hand-written asyncio loop at N = 1,000, 5,000, 10,000 clients, embedded and
+# Redis; JSON and PNG into docs/benchmarks/, read in docs/PERFORMANCE.md.
+# BENCH_ARGS=--quick for a one-minute smoke run. About 20 minutes.
+BENCH_ARGS ?=
+bench: install system-deps
+	$(PY) -m bench.fanout $(BENCH_ARGS)
 
 # One trending recompute timed at 10k, 100k and 1M tweets, on SQLite then on
 # PostgreSQL (BENCH_DATABASE_URL); figures in docs/TRENDING.md.

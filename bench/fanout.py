@@ -344,7 +344,14 @@ def rounds_of(generator: LoadGenerator, server: Server, trigger, rounds: int, sp
     """Trigger `rounds` messages to every client; latency and server CPU."""
     generator.mark()
     t0s, complete = [], 0
+    # What the server spends with N idle connections (Daphne's timers walk
+    # them all every second or two), over as long as the rounds take: the
+    # "net" CPU per message leaves it out.
+    idle_from, idle_cpu = time.monotonic(), server.cpu_seconds()
+    time.sleep(min(10.0, rounds * spacing))
+    idle_rate = (server.cpu_seconds() - idle_cpu) / (time.monotonic() - idle_from)
     cpu_before, load_before = server.cpu_seconds(), generator.cpu_seconds()
+    started = time.monotonic()
     for k in range(1, rounds + 1):
         t0s.append(time.monotonic())
         trigger()
@@ -353,6 +360,7 @@ def rounds_of(generator: LoadGenerator, server: Server, trigger, rounds: int, sp
         complete = k
         time.sleep(spacing)
     cpu = server.cpu_seconds() - cpu_before
+    net_cpu = max(0.0, cpu - idle_rate * (time.monotonic() - started))
     load_cpu = generator.cpu_seconds() - load_before
     arrivals, lost = generator.report()
     n = len(arrivals)
@@ -380,6 +388,8 @@ def rounds_of(generator: LoadGenerator, server: Server, trigger, rounds: int, sp
             "max": ms(max(latencies)) if latencies else None,
         },
         "server_cpu_us_per_message": round(cpu / delivered * 1e6, 2) if delivered else None,
+        "server_cpu_us_per_message_net": round(net_cpu / delivered * 1e6, 2) if delivered else None,
+        "server_idle_cpu_percent": round(idle_rate * 100, 2),
         "client_cpu_us_per_message": round(load_cpu / delivered * 1e6, 2) if delivered else None,
     }
 
@@ -618,6 +628,45 @@ def plot(report: dict, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def summary(report: dict) -> str:
+    """The report as markdown tables (what docs/PERFORMANCE.md quotes)."""
+    lines = [
+        "| target | N | connected (failed) | KB per idle conn | all received p50 / max (ms) "
+        "| latency p50 / p99 (ms) | server CPU per msg (µs): gross / net of idle | lost |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for target in report["targets"]:
+        for n, f in target["sizes"].items():
+            b = f["broadcast"]
+            lines.append(
+                f"| {target['target']} | {int(n):,} | {f['connected']:,} ({f['failed_handshakes']}) "
+                f"| {f['memory_kb_per_connection']} | {b['all_received_ms']['p50']} / {b['all_received_ms']['max']} "
+                f"| {b['latency_ms']['p50']} / {b['latency_ms']['p99']} "
+                f"| {b['server_cpu_us_per_message']} / {b['server_cpu_us_per_message_net']} | {b['lost']} |"
+            )
+    lines += ["", "| target | N | feed fan-out: all received p50 (ms) | net CPU per msg (µs) "
+              "| targeted: highest rate with p99 < 100 ms, none lost (p99 ms) | action to screen p50 / p99 (ms) |",
+              "|---|---|---|---|---|---|"]
+    for target in report["targets"]:
+        for n, f in target["sizes"].items():
+            if "feed_fanout" not in f and "targeted" not in f:
+                continue
+            feed = f.get("feed_fanout")
+            good = [t for t in f.get("targeted", []) if not t["lost"] and t["latency_ms"]["p99"] < 100
+                    and t["achieved_rate"] >= 0.9 * t["rate"]]
+            best = max(good, key=lambda t: t["rate"]) if good else None
+            a2s = f.get("action_to_screen")
+            if best:
+                targeted_cell = f"{best['rate']:,}/s ({best['latency_ms']['p99']})"
+            else:
+                targeted_cell = "-" if "targeted" not in f else "none"
+            feed_cells = (f"{feed['all_received_ms']['p50']} | {feed['server_cpu_us_per_message_net']}"
+                          if feed else "- | -")
+            a2s_cell = f"{a2s['p50_ms']} / {a2s['p99_ms']}" if a2s else "-"
+            lines.append(f"| {target['target']} | {int(n):,} | {feed_cells} | {targeted_cell} | {a2s_cell} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 10000])
@@ -629,7 +678,12 @@ def main(argv=None) -> int:
                         help="largest N for naive-embedded (quadratic: minutes per round beyond)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "benchmarks")
     parser.add_argument("--quick", action="store_true", help="N=500, 3 rounds: a smoke run")
+    parser.add_argument("--summarize", type=Path, metavar="JSON",
+                        help="print the tables of an earlier run's fanout.json, and stop")
     args = parser.parse_args(argv)
+    if args.summarize:
+        print(summary(json.loads(args.summarize.read_text())))
+        return 0
     if args.quick:
         args.sizes, args.rounds, args.rates = [500], 3, [500, 1000]
     workdir = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
@@ -646,6 +700,7 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "fanout.json").write_text(json.dumps(report, indent=1) + "\n")
     plot(report, args.out / "fanout.png")
+    print(summary(report))
     print(f"wrote {args.out / 'fanout.json'} and {args.out / 'fanout.png'}")
     return 0
 
