@@ -1,5 +1,6 @@
 """Connection counts shared between server processes through a real Redis."""
 
+import asyncio
 import json
 import time
 
@@ -63,3 +64,35 @@ async def test_unreachable_redis_falls_back_to_this_process(settings, monkeypatc
     monkeypatch.setattr(cluster, "_async_clients", {})
     assert await cluster.cluster_exports() == [cluster.registry.export()]
     assert cluster.users_online(stream="feed") is None
+
+
+async def test_a_burst_of_handshakes_shares_a_few_publishes(shared_redis, monkeypatch):
+    # Each publish writes every user online here: one per handshake would
+    # make N reconnects cost N^2.
+    publishes = 0
+    real_publish = cluster.publish
+
+    async def counted_publish():
+        nonlocal publishes
+        publishes += 1
+        await real_publish()
+
+    monkeypatch.setattr(cluster, "publish", counted_publish)
+    publisher = asyncio.create_task(cluster.publish_forever())
+    try:
+        await asyncio.sleep(0.05)
+        before = publishes
+
+        async def handshake(user_id: int) -> bool:
+            cluster.registry.opened(stream="feed", user_id=user_id, per_user=True)
+            await cluster.publish_now()
+            # Once publish_now returns, every process can see this user.
+            published = json.loads(shared_redis.get(cluster.KEY_PREFIX + cluster.PROCESS_ID))
+            return str(user_id) in published["users"]["feed"]
+
+        seen = await asyncio.gather(*(handshake(user_id) for user_id in range(200)))
+    finally:
+        publisher.cancel()
+        await asyncio.gather(publisher, return_exceptions=True)
+    assert all(seen)
+    assert publishes - before <= 5
