@@ -569,20 +569,23 @@ def measure(server: Server, kind: str, n: int, data: dict | None, redis: Redis |
             http("POST", f"{base}/api/tweets/", author_token, {"content": f"news {counter['k']}"})
 
         with clients(server, feed_paths, args.clients_processes) as generator:
-            generator.opened()
+            opened, failures = generator.opened()
             figures["feed_fanout"] = rounds_of(generator, server, post, max(3, args.rounds // 2), 0.3)
+            figures["feed_fanout"].update(connected=opened, failed_handshakes=len(failures))
         if redis is not None:
             with clients(server, [f"/ws/notifications/{uid}?token={token}" for uid, token in fans],
                          args.clients_processes) as generator:
-                generator.opened()
+                opened, failures = generator.opened()
                 from notifications.groups import user_notifications
 
                 groups = [user_notifications(uid) for uid, _ in fans]
+                figures["targeted_clients"] = {"connected": opened, "failed_handshakes": len(failures)}
                 figures["targeted"] = targeted(generator, server, redis, groups, args.rates)
         figures["action_to_screen"] = action_to_screen(server, data)
     elif kind == "naive" and redis is not None:
         with clients(server, [f"/ws/user/{i}" for i in range(n)], args.clients_processes) as generator:
-            generator.opened()
+            opened, failures = generator.opened()
+            figures["targeted_clients"] = {"connected": opened, "failed_handshakes": len(failures)}
             figures["targeted"] = targeted(generator, server, redis, [f"user_{i}" for i in range(n)], args.rates)
     return figures
 
