@@ -568,11 +568,12 @@ def measure(server: Server, kind: str, n: int, data: dict | None, redis: Redis |
             counter["k"] += 1
             http("POST", f"{base}/api/tweets/", author_token, {"content": f"news {counter['k']}"})
 
-        with clients(server, feed_paths, args.clients_processes) as generator:
-            opened, failures = generator.opened()
-            figures["feed_fanout"] = rounds_of(generator, server, post, max(3, args.rounds // 2), 0.3)
-            figures["feed_fanout"].update(connected=opened, failed_handshakes=len(failures))
-        if redis is not None:
+        if "feed" in args.phases:
+            with clients(server, feed_paths, args.clients_processes) as generator:
+                opened, failures = generator.opened()
+                figures["feed_fanout"] = rounds_of(generator, server, post, max(3, args.rounds // 2), 0.3)
+                figures["feed_fanout"].update(connected=opened, failed_handshakes=len(failures))
+        if redis is not None and "targeted" in args.phases:
             with clients(server, [f"/ws/notifications/{uid}?token={token}" for uid, token in fans],
                          args.clients_processes) as generator:
                 opened, failures = generator.opened()
@@ -581,8 +582,9 @@ def measure(server: Server, kind: str, n: int, data: dict | None, redis: Redis |
                 groups = [user_notifications(uid) for uid, _ in fans]
                 figures["targeted_clients"] = {"connected": opened, "failed_handshakes": len(failures)}
                 figures["targeted"] = targeted(generator, server, redis, groups, args.rates)
-        figures["action_to_screen"] = action_to_screen(server, data)
-    elif kind == "naive" and redis is not None:
+        if "action" in args.phases:
+            figures["action_to_screen"] = action_to_screen(server, data)
+    elif kind == "naive" and redis is not None and "targeted" in args.phases:
         with clients(server, [f"/ws/user/{i}" for i in range(n)], args.clients_processes) as generator:
             opened, failures = generator.opened()
             figures["targeted_clients"] = {"connected": opened, "failed_handshakes": len(failures)}
@@ -677,6 +679,9 @@ def main(argv=None) -> int:
     parser.add_argument("--targets", nargs="+", default=list(TARGETS), choices=TARGETS)
     parser.add_argument("--rates", type=int, nargs="+", default=[1000, 2000, 5000, 10000, 20000])
     parser.add_argument("--clients-processes", type=int, default=2)
+    parser.add_argument("--phases", nargs="+", default=["feed", "targeted", "action"],
+                        choices=["feed", "targeted", "action"],
+                        help="what to measure after the broadcast (each on fresh connections)")
     parser.add_argument("--naive-max", type=int, default=5000,
                         help="largest N for naive-embedded (quadratic: minutes per round beyond)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "benchmarks")
