@@ -51,6 +51,9 @@ async def _group_send_all(groups: list[str], message: dict) -> None:
     layer = get_channel_layer()
     # Stamped when it leaves, for the broadcast latency metric.
     message["sent_at"] = time.time()
+    if len(groups) > 1 and hasattr(layer, "group_send_many"):
+        await layer.group_send_many(groups, message)  # one round trip (layers.py)
+        return
     for group in groups:
         await layer.group_send(group, message)
 

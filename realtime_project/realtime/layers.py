@@ -103,7 +103,26 @@ class _OnePassLoopLayer(RedisPubSubLoopLayer):
 
 class FanOutRedisPubSubChannelLayer(RedisPubSubChannelLayer):
     """channels-redis' RedisPubSubChannelLayer (one Redis subscription per
-    group per process), delivering each group message in one pass."""
+    group per process), delivering each group message in one pass, and
+    sending one message to many groups in one pipeline (group_send_many)."""
+
+    async def group_send_many(self, groups: list[str], message: dict) -> None:
+        """`group_send(group, message)` for each of `groups`: serialized once,
+        published in one round trip per shard. A tweet to 10,000 online
+        followers' feeds was 10,000 publishes one after another (2.2 s)."""
+        layer = self._get_layer()
+        data = self.serialize(message)
+        by_shard: dict = {}
+        for group in groups:
+            name = layer._get_group_channel_name(group)
+            by_shard.setdefault(layer._get_shard(name), []).append(name)
+        for shard, names in by_shard.items():
+            async with shard._lock:
+                shard._ensure_redis()
+                async with shard._redis.pipeline(transaction=False) as pipe:
+                    for name in names:
+                        pipe.publish(name, data)
+                    await pipe.execute()
 
     def _get_layer(self):
         loop = asyncio.get_running_loop()

@@ -37,3 +37,28 @@ async def test_discarded_channel_gets_nothing_more():
     await layer.group_discard("g", channel)
     await layer.group_send("g", {"type": "a"})
     assert channel not in layer.channels
+
+
+async def test_one_message_to_many_groups_reaches_each_member_through_redis(redis_server):
+    # Pipelined publishes (a tweet to every online follower's feed) must
+    # arrive like one group_send per group.
+    import asyncio
+
+    from realtime_project.realtime.layers import FanOutRedisPubSubChannelLayer
+
+    layer = FanOutRedisPubSubChannelLayer(hosts=[redis_server])
+    channels = [await layer.new_channel() for _ in range(3)]
+    for number, channel in enumerate(channels):
+        await layer.group_add(f"feed.user.{number}", channel)
+    outsider = await layer.new_channel()
+    await layer.group_add("feed.user.99", outsider)
+    try:
+        await layer.group_send_many(
+            [f"feed.user.{number}" for number in range(3)], {"type": "stream.event", "text": "hi"}
+        )
+        for channel in channels:
+            assert await asyncio.wait_for(layer.receive(channel), 2) == {"type": "stream.event", "text": "hi"}
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(layer.receive(outsider), 0.3)
+    finally:
+        await layer.flush()
