@@ -36,9 +36,6 @@ from .stats import registry
 
 logger = logging.getLogger(__name__)
 
-# Every open stream connection of this process, for catch_up_open_streams().
-_open_streams: set["StreamConsumer"] = set()
-
 
 class CloseCode(IntEnum):
     NOT_AUTHENTICATED = 4401
@@ -168,7 +165,6 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups.append(group)
         self.is_open = True
-        _open_streams.add(self)
         self.user_id = self.user.pk if self.user and self.user.is_authenticated else None
         registry.opened(stream=self.stream, user_id=self.user_id, per_user=self.per_user)
         if self.per_user:
@@ -241,24 +237,25 @@ class StreamConsumer(AsyncWebsocketConsumer):
         except Exception:
             logger.exception("closing %s failed", self.stream)
 
-    async def catch_up(self) -> None:
-        """Make up for live messages the channel layer may have lost.
+    async def catch_up(self) -> bool:
+        """Make up for live messages the channel layer may have lost; return
+        whether this connection was open to do so.
 
         A stream of rows closes (4429) so that its client resumes from the
         last id it saw, and the replay brings what was lost; the others send
         their snapshot again, which holds the current state.
         """
         if not self.is_open:
-            return
+            return False
         if self.resumable:
             await self.shut(CloseCode.TOO_MANY, "live messages may have been lost: resume with since")
         else:
             await self.send_snapshot()
+        return True
 
     def forget(self, code) -> None:
         """Stop counting this connection, once."""
         self.is_open = False
-        _open_streams.discard(self)
         delivery.forget(self)
         registry.closed(stream=self.stream, user_id=self.user_id)
         CONNECTIONS_OPEN.labels(stream=self.stream).dec()
@@ -398,13 +395,13 @@ async def catch_up_open_streams() -> int:
     Called when the channel layer reconnects after losing its connection:
     what was published meanwhile reached no one here. Return how many.
     """
-    streams = list(_open_streams)
-    for consumer in streams:
+    caught_up = 0
+    for consumer in delivery.tracked():
         try:
-            await consumer.catch_up()
+            caught_up += await consumer.catch_up()
         except Exception:
             logger.exception("catching up %s failed", consumer.stream)
-    return len(streams)
+    return caught_up
 
 
 def parse_row_id(raw: str) -> int | None:

@@ -41,11 +41,11 @@ def may_send(protocol) -> bool:
         # still had messages for it: autobahn would raise, crashing the
         # consumer; the client resumes with ?since= instead.
         return False
-    if protocol.state == protocol.STATE_OPEN and queued_bytes(protocol.transport) > _max_queued_bytes:
-        logger.warning(
-            "closing a WebSocket whose client is not reading (%d bytes queued)",
-            queued_bytes(protocol.transport),
-        )
+    if protocol.state != protocol.STATE_OPEN:
+        return True
+    queued = queued_bytes(protocol.transport)
+    if queued > _max_queued_bytes:
+        logger.warning("closing a WebSocket whose client is not reading (%d bytes queued)", queued)
         CLIENTS_DROPPED.labels(reason="slow reader").inc()
         protocol.sendClose(code=CLOSE_TOO_SLOW, reason="too slow: resume with since")
         return False

@@ -38,6 +38,11 @@ def track(consumer) -> None:
     _tracked[consumer.channel_name] = consumer
 
 
+def tracked() -> list:
+    """Every open stream consumer of this process (a copy: safe to close them)."""
+    return list(_tracked.values())
+
+
 def ready(consumer) -> None:
     """From now on, `consumer` may be written to directly."""
     global _loop

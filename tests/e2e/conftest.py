@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from .helpers import REPO_ROOT, LiveServer, http_request
+from .helpers import REPO_ROOT, LiveServer, http_request, run_manage
 
 BIN_DIR = Path(sys.executable).parent
 STARTUP_TIMEOUT = 20.0
@@ -344,14 +344,7 @@ class Cluster:
 
     def manage(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         """Run `manage.py <args>` as a third process on this cluster."""
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=REPO_ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        return run_manage(self.env, *args, timeout=timeout)
 
     def stop(self) -> list[str]:
         """Stop every server; return a report of those that died unasked."""

@@ -108,6 +108,18 @@ def decode_json(body: bytes):
 # --- The live server --------------------------------------------------------
 
 
+def run_manage(env: dict, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run `manage.py <args>` with `env` (a server's database and Redis)."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 class LiveServer:
     """A Daphne process serving the project, and the ways to talk to it."""
 
@@ -185,14 +197,7 @@ class LiveServer:
 
     def manage(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         """Run `manage.py <args>` with this server's environment (database, Redis)."""
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=REPO_ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        return run_manage(self.env, *args, timeout=timeout)
 
     # WebSocket
 
