@@ -25,6 +25,7 @@ from channels_redis.pubsub import (
 )
 
 from . import delivery
+from .inbox import Inbox
 
 CLEAN_INTERVAL_SECONDS = 1.0
 
@@ -48,12 +49,27 @@ class FanOutInMemoryChannelLayer(InMemoryChannelLayer):
     def _put(self, channel: str, message: dict, expires: float) -> None:
         queue = self.channels.get(channel)
         if queue is None:
-            queue = self.channels[channel] = asyncio.Queue(maxsize=self.get_capacity(channel))
+            queue = self.channels[channel] = Inbox(maxsize=self.get_capacity(channel))
         try:
             queue.put_nowait((expires, dict(message)))
         except asyncio.QueueFull:
             raise ChannelFull(channel) from None
         delivery.note_queued(channel)
+
+    async def receive(self, channel):
+        # Channels' own, with an Inbox for its asyncio.Queue (inbox.py), made
+        # only when the channel has none (Channels builds one on every call).
+        self.require_valid_channel_name(channel)
+        self._clean_expired()
+        queue = self.channels.get(channel)
+        if queue is None:
+            queue = self.channels[channel] = Inbox(maxsize=self.get_capacity(channel))
+        try:
+            _, message = await queue.get()
+        finally:
+            if queue.empty():
+                self.channels.pop(channel, None)
+        return message
 
     async def group_send(self, group, message):
         assert isinstance(message, dict), "Message is not a dict"
@@ -99,6 +115,11 @@ class _OnePassLoopLayer(RedisPubSubLoopLayer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._shards = [_OnePassShard(shard.host, self) for shard in self._shards]
+
+    async def _subscribe_to_channel(self, channel):
+        # channels-redis' own, with an Inbox for its asyncio.Queue (inbox.py).
+        self.channels[channel] = Inbox()
+        await self._get_shard(channel).subscribe(channel)
 
 
 class FanOutRedisPubSubChannelLayer(RedisPubSubChannelLayer):
