@@ -17,7 +17,7 @@ from feed.consumers import FeedConsumer  # noqa: E402
 from notifications.consumers import NotificationConsumer  # noqa: E402
 from realtime_project.realtime.auth import (  # noqa: E402
     AllowedHostsOriginValidator,
-    SessionOrTokenAuthMiddlewareStack,
+    StreamAuthMiddleware,
 )
 from realtime_project.realtime.daphne_access_log import install_query_free_access_log  # noqa: E402
 from realtime_project.realtime.daphne_memory import install_lean_connections  # noqa: E402
@@ -54,7 +54,7 @@ application = with_periodic_recompute(
             {
                 "http": django_http,
                 "websocket": AllowedHostsOriginValidator(
-                    SessionOrTokenAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+                    StreamAuthMiddleware(URLRouter(websocket_urlpatterns))
                 ),
             }
         )

@@ -1,7 +1,6 @@
 """Write to a Daphne WebSocket without the ASGI round trip (for delivery.py).
 
-A consumer's `send` goes through the session middleware's wrapper to
-Daphne's `handle_reply`, which has autobahn frame the text and Twisted
+A consumer's `send` is Daphne's `handle_reply`, which has autobahn frame the text and Twisted
 buffer it. Twisted never writes in `write()`: it registers the socket with
 the reactor and writes on the next loop pass, which under Daphne's asyncio
 reactor costs two `epoll_ctl` calls and a callback per socket per message.
@@ -25,14 +24,8 @@ from .daphne_limits import may_send
 
 def daphne_socket(send):
     """The Daphne WebSocket protocol behind an application's ASGI `send`, or
-    None under another server. Daphne hands each application
-    `partial(server.handle_reply, protocol)`; Channels' session middleware
-    wraps it (keeping it as `real_send`) and adds nothing to websocket.send."""
-    for _ in range(5):
-        owner = getattr(send, "__self__", None)
-        if owner is None or not hasattr(owner, "real_send"):
-            break
-        send = owner.real_send
+    None under another server (or a middleware that wraps `send`). Daphne
+    hands each application `partial(server.handle_reply, protocol)`."""
     if isinstance(send, functools.partial) and send.args:
         protocol = send.args[0]
         if isinstance(protocol, WebSocketProtocol) and getattr(send.func, "__name__", "") == "handle_reply":
