@@ -34,12 +34,33 @@ class FanOutInMemoryChannelLayer(InMemoryChannelLayer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._cleaned_at = 0.0
+        self._groups_cleaned_at = time.monotonic()
 
     def _clean_expired(self):
+        # Channels' own expiry, minus two walks over every idle connection on
+        # each send (a few percent of a broadcast's CPU at 5,000 sockets):
+        # only a queue that holds something can hold an expired message, and
+        # group memberships are walked as often as their expiry needs (to 1%).
         now = time.monotonic()
-        if now - self._cleaned_at >= CLEAN_INTERVAL_SECONDS:
-            self._cleaned_at = now
-            super()._clean_expired()
+        if now - self._cleaned_at < CLEAN_INTERVAL_SECONDS:
+            return
+        self._cleaned_at = now
+        wall_now = time.time()
+        for channel, queue in [item for item in self.channels.items() if item[1].qsize()]:
+            while not queue.empty() and queue._queue[0][0] < wall_now:
+                queue.get_nowait()
+                # As Channels does: a channel that let a message expire is
+                # not being read; it leaves its groups.
+                self._remove_from_groups(channel)
+                if queue.empty():
+                    self.channels.pop(channel, None)
+        if now - self._groups_cleaned_at >= max(CLEAN_INTERVAL_SECONDS, self.group_expiry / 100):
+            self._groups_cleaned_at = now
+            joined_before = int(wall_now) - self.group_expiry
+            for members in self.groups.values():
+                for name, joined in list(members.items()):
+                    if joined and joined < joined_before:
+                        members.pop(name, None)
 
     async def send(self, channel, message):
         assert isinstance(message, dict), "message is not a dict"

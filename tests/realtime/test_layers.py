@@ -62,3 +62,30 @@ async def test_one_message_to_many_groups_reaches_each_member_through_redis(redi
             await asyncio.wait_for(layer.receive(outsider), 0.3)
     finally:
         await layer.flush()
+
+
+async def test_channel_that_lets_a_message_expire_leaves_its_groups():
+    import asyncio
+
+    layer = FanOutInMemoryChannelLayer(expiry=0.05)
+    reader, unread = await layer.new_channel(), await layer.new_channel()
+    for channel in (reader, unread):
+        await layer.group_add("g", channel)
+    await layer.group_send("g", {"type": "a"})
+    assert await layer.receive(reader) == {"type": "a"}
+    await asyncio.sleep(0.1)
+    layer._cleaned_at = 0.0  # due for its once-a-second cleaning
+    await layer.group_send("g", {"type": "b"})
+    assert unread not in layer.groups["g"] and unread not in layer.channels
+    assert await layer.receive(reader) == {"type": "b"}
+
+
+async def test_group_membership_older_than_group_expiry_ends():
+    layer = FanOutInMemoryChannelLayer(group_expiry=2)
+    old, new = await layer.new_channel(), await layer.new_channel()
+    await layer.group_add("g", old)
+    await layer.group_add("g", new)
+    layer.groups["g"][old] -= 3  # joined 3 s ago
+    layer._cleaned_at = layer._groups_cleaned_at = 0.0
+    await layer.group_send("g", {"type": "a"})
+    assert list(layer.groups["g"]) == [new]
