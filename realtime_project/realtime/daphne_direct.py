@@ -40,10 +40,9 @@ def send_text_now(protocol, text: str, frames: dict) -> None:
     if protocol.state != protocol.STATE_OPEN:
         return
     transport = protocol.transport
+    waiting = getattr(transport, "dataBuffer", b"") or getattr(transport, "_tempDataLen", 0)
     # The slow-reader bound needs measuring only when something waits unsent.
-    if (getattr(transport, "dataBuffer", b"") or getattr(transport, "_tempDataLen", 0)) and not may_send(
-        protocol
-    ):
+    if waiting and not may_send(protocol):
         return
     prepared = frames.get(text)
     if prepared is None:
