@@ -14,6 +14,7 @@ to every local consumer ready for it; only the rest are queued.
 
 import asyncio
 import time
+import uuid
 
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
@@ -141,6 +142,26 @@ class _OnePassLoopLayer(RedisPubSubLoopLayer):
         # channels-redis' own, with an Inbox for its asyncio.Queue (inbox.py).
         self.channels[channel] = Inbox()
         await self._get_shard(channel).subscribe(channel)
+
+    async def new_channel(self, prefix="specific."):
+        # A consumer's own channel stays in its process, with no Redis
+        # subscription: every message of this project reaches a stream
+        # through a group. channels-redis subscribed each one, so every
+        # handshake and every close waited its turn under the shard's lock
+        # (behind publishes), and a reconnection had to subscribe all of
+        # them again. A send() to one is delivered here, from this process;
+        # from another process it reaches nobody.
+        channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"
+        self.channels[channel] = Inbox()
+        return channel
+
+    async def send(self, channel, message):
+        queue = self.channels.get(channel)
+        if queue is not None and channel not in self._get_shard(channel)._subscribed_to:
+            queue.put_nowait(self.channel_layer.serialize(message))
+            delivery.note_queued(channel)
+            return
+        await super().send(channel, message)
 
 
 class FanOutRedisPubSubChannelLayer(RedisPubSubChannelLayer):

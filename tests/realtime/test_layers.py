@@ -89,3 +89,48 @@ async def test_group_membership_older_than_group_expiry_ends():
     layer._cleaned_at = layer._groups_cleaned_at = 0.0
     await layer.group_send("g", {"type": "a"})
     assert list(layer.groups["g"]) == [new]
+
+
+async def test_consumer_channels_stay_local_and_only_groups_are_subscribed_in_redis(redis_server):
+    # One Redis subscription per group and process, none per connection.
+    import asyncio
+
+    import redis
+
+    from realtime_project.realtime.layers import FanOutRedisPubSubChannelLayer
+
+    layer = FanOutRedisPubSubChannelLayer(hosts=[redis_server], prefix="local-test")
+    channels = [await layer.new_channel() for _ in range(3)]
+    for channel in channels:
+        await layer.group_add("watchers", channel)
+    try:
+        subscribed = redis.Redis.from_url(redis_server).pubsub_channels("local-test*")
+        assert [name.decode() for name in subscribed] == ["local-test__group__watchers"]
+        await layer.send(channels[0], {"type": "stream.event", "text": "to you"})
+        assert await asyncio.wait_for(layer.receive(channels[0]), 2) == {"type": "stream.event", "text": "to you"}
+        await layer.group_send("watchers", {"type": "stream.event", "text": "to all"})
+        for channel in channels:
+            assert await asyncio.wait_for(layer.receive(channel), 2) == {"type": "stream.event", "text": "to all"}
+    finally:
+        await layer.flush()
+
+
+async def test_a_named_channel_received_in_redis_still_gets_sends_from_elsewhere(redis_server):
+    # A worker's channel (receive() on a name of its own) is subscribed as before.
+    import asyncio
+
+    from realtime_project.realtime.layers import FanOutRedisPubSubChannelLayer
+
+    worker = FanOutRedisPubSubChannelLayer(hosts=[redis_server])
+    sender = FanOutRedisPubSubChannelLayer(hosts=[redis_server])
+    try:
+        receiving = asyncio.create_task(worker.receive("thumbnails"))
+        for _ in range(50):
+            await sender.send("thumbnails", {"type": "make", "id": 7})
+            done, _ = await asyncio.wait({receiving}, timeout=0.05)
+            if done:
+                break
+        assert receiving.result() == {"type": "make", "id": 7}
+    finally:
+        await worker.flush()
+        await sender.flush()
