@@ -173,10 +173,16 @@ class Server:
         self.env = {
             k: v
             for k, v in os.environ.items()
-            if k not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "ALLOWED_HOSTS")
+            if k not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "ALLOWED_HOSTS", "DATABASE_CONN_MAX_AGE")
         }
         self.env.update(
             DJANGO_SETTINGS_MODULE="realtime_project.settings",
+            # As in production (deploy/README.md): with DEBUG on, Django logs
+            # every query (on SQLite with one more query each to quote it)
+            # and keeps the last 9,000 in memory.
+            DEBUG="false",
+            SECRET_KEY="bench-only-" + "x" * 50,
+            ALLOWED_HOSTS="127.0.0.1,localhost",
             DATABASE_URL=f"sqlite:///{workdir / (target + '.sqlite3')}",
             PYTHONUNBUFFERED="1",
             LOG_LEVEL="WARNING",

@@ -18,6 +18,17 @@ from realtime_project.realtime import broadcast
 _usernames = itertools.count(1)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def database_connections_closed_after_each_use():
+    # The product reuses connections for 60 s (DATABASE_CONN_MAX_AGE), so
+    # one stays open in Channels' database thread after the last test, and
+    # PostgreSQL then refuses to drop the test database. In-process tests
+    # close them after each use instead; tests/e2e's servers keep the default.
+    from django.db import connections
+
+    connections.settings["default"]["CONN_MAX_AGE"] = 0
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # PBKDF2's deliberate slowness is for attackers, not for the test suite.
