@@ -26,6 +26,7 @@ from realtime_project.realtime.daphne_limits import install_daphne_limits  # noq
 from realtime_project.realtime.consumers import UnknownStreamConsumer  # noqa: E402
 from realtime_project.realtime.layer_watch import install_layer_watch  # noqa: E402
 from realtime_project.realtime.serverloop import ServerLoopMiddleware  # noqa: E402
+from realtime_project.realtime.stream_database import install_persistent_stream_connections  # noqa: E402
 from trending.consumers import TrendingConsumer  # noqa: E402
 from trending.scheduler import with_periodic_recompute  # noqa: E402
 
@@ -42,6 +43,7 @@ websocket_urlpatterns = [
 install_query_free_access_log()
 install_lean_connections()
 install_direct_writes()
+install_persistent_stream_connections()
 install_layer_watch()
 install_daphne_limits(
     max_message_bytes=settings.REALTIME_MAX_MESSAGE_BYTES,

@@ -102,13 +102,11 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        # Reused, not opened per use: every WebSocket handshake reads the
-        # database through Channels, which closes a connection past this age
-        # before and after each read. At 0, opening and closing the
-        # connection was 38% of a handshake's CPU (py-spy, 3,000 handshakes).
-        conn_max_age=int(env_number("DATABASE_CONN_MAX_AGE", 60)),
-        # ...and checked before reuse, so one the server dropped is replaced.
-        conn_health_checks=True,
+        # 0 under ASGI (Django's docs): each HTTP request runs in a thread of
+        # its own, and a connection kept past it is left behind with the
+        # thread. The streams' one database thread keeps its connection
+        # (REALTIME_STREAM_DB_CONN_MAX_AGE, realtime/stream_database.py).
+        conn_max_age=int(env_number("DATABASE_CONN_MAX_AGE", 0)),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -231,6 +229,9 @@ REALTIME_ENGAGEMENT_COALESCE_SECONDS = env_number("REALTIME_ENGAGEMENT_COALESCE_
 REALTIME_REPLAY_LIMIT = int(env_number("REALTIME_REPLAY_LIMIT", 500))
 # Seconds a single-use WebSocket ticket (POST /api/auth/ws-ticket/) stays valid.
 REALTIME_TICKET_SECONDS = int(env_number("REALTIME_TICKET_SECONDS", 30))
+# Seconds the streams' database thread reuses its connection (checked before
+# each reuse): one per handshake read halved the handshake rate.
+REALTIME_STREAM_DB_CONN_MAX_AGE = int(env_number("REALTIME_STREAM_DB_CONN_MAX_AGE", 60))
 
 # Limits (PROTOCOL.md close codes 4429 and 1009).
 # Notifications and feed connections per user and process.

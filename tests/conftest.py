@@ -20,13 +20,13 @@ _usernames = itertools.count(1)
 
 @pytest.fixture(autouse=True, scope="session")
 def database_connections_closed_after_each_use():
-    # The product reuses connections for 60 s (DATABASE_CONN_MAX_AGE), so
-    # one stays open in Channels' database thread after the last test, and
-    # PostgreSQL then refuses to drop the test database. In-process tests
-    # close them after each use instead; tests/e2e's servers keep the default.
-    from django.db import connections
+    # The streams' database thread keeps its connection for a minute
+    # (realtime/stream_database.py); after the last test PostgreSQL would
+    # then refuse to drop the test database. In-process tests close it after
+    # each use; tests/e2e's servers keep the default.
+    from django.conf import settings
 
-    connections.settings["default"]["CONN_MAX_AGE"] = 0
+    settings.REALTIME_STREAM_DB_CONN_MAX_AGE = 0
 
 
 @pytest.fixture(autouse=True)

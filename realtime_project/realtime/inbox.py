@@ -67,6 +67,8 @@ class Inbox:
                 getter.cancel()
                 if self._getters and getter in self._getters:
                     self._getters.remove(getter)
+                    if not self._getters:
+                        self._getters = None
                 if self._items and not getter.cancelled():
                     # Woken for an item, then cancelled: let another getter have it.
                     self._wake_next_getter()

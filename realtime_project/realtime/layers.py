@@ -149,16 +149,30 @@ class _OnePassLoopLayer(RedisPubSubLoopLayer):
         # through a group. channels-redis subscribed each one, so every
         # handshake and every close waited its turn under the shard's lock
         # (behind publishes), and a reconnection had to subscribe all of
-        # them again. A send() to one is delivered here, from this process;
-        # from another process it reaches nobody.
+        # them again. A send() to one is delivered here, from this event
+        # loop; from another loop or process it reaches nobody.
         channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"
         self.channels[channel] = Inbox()
         return channel
 
+    def _is_local(self, channel: str) -> bool:
+        return channel in self.channels and channel not in self._get_shard(channel)._subscribed_to
+
+    async def receive(self, channel):
+        if not self._is_local(channel):
+            return await super().receive(channel)
+        try:
+            message = await self.channels[channel].get()
+        except (asyncio.CancelledError, asyncio.TimeoutError, GeneratorExit):
+            # The consumer is leaving (as channels-redis assumes), with no
+            # Redis subscription to undo, so no wait for the shard's lock.
+            self.channels.pop(channel, None)
+            raise
+        return self.channel_layer.deserialize(message)
+
     async def send(self, channel, message):
-        queue = self.channels.get(channel)
-        if queue is not None and channel not in self._get_shard(channel)._subscribed_to:
-            queue.put_nowait(self.channel_layer.serialize(message))
+        if self._is_local(channel):
+            self.channels[channel].put_nowait(self.channel_layer.serialize(message))
             delivery.note_queued(channel)
             return
         await super().send(channel, message)

@@ -55,6 +55,7 @@ async def test_a_cancelled_getter_leaves_nothing_behind():
     getter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await getter
+    assert inbox._getters is None
     inbox.put_nowait("kept")
     assert inbox.get_nowait() == "kept"
 
