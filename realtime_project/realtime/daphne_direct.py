@@ -18,6 +18,7 @@ import functools
 
 from autobahn.websocket.protocol import PreparedMessage
 from daphne.ws_protocol import WebSocketProtocol
+from twisted.internet.tcp import Server
 
 from .daphne_limits import may_send
 
@@ -57,9 +58,15 @@ def write_now(transport, data: bytes) -> None:
     """`transport.write(data)`, sent to the socket at once when nothing is
     buffered ahead of it; any rest is buffered by Twisted as usual. (A
     registered producer, such as the HTTP channel that did the handshake, is
-    paused by Twisted only when its buffer grows, which is the same here.)"""
+    paused by Twisted only when its buffer grows, which is the same here.)
+
+    Only a plain TCP connection is written to directly. Under TLS (Daphne
+    listening on an `ssl:` endpoint) the transport is Twisted's TLS
+    wrapper, which hands unknown attributes through to the TCP connection
+    beneath: writing there would put the frame on the wire unencrypted."""
     if (
-        getattr(transport, "TLS", False)
+        type(transport) is not Server
+        or transport.TLS
         or not transport.connected
         or transport.disconnecting
         or transport._writeDisconnected
