@@ -20,7 +20,7 @@ from autobahn.websocket.protocol import PreparedMessage
 from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet.tcp import Server
 
-from .daphne_limits import may_send
+from .daphne_limits import may_send, queued_bytes
 
 
 def daphne_socket(send):
@@ -41,9 +41,8 @@ def send_text_now(protocol, text: str, frames: dict) -> None:
     if protocol.state != protocol.STATE_OPEN:
         return
     transport = protocol.transport
-    waiting = getattr(transport, "dataBuffer", b"") or getattr(transport, "_tempDataLen", 0)
-    # The slow-reader bound needs measuring only when something waits unsent.
-    if waiting and not may_send(protocol):
+    # The slow-reader bound needs checking only when something waits unsent.
+    if queued_bytes(transport) and not may_send(protocol):
         return
     prepared = frames.get(text)
     if prepared is None:

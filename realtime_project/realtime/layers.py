@@ -122,15 +122,13 @@ class _OnePassShard(RedisSingleShardConnection):
             name = name.decode()
         layer = self.channel_layer
         if name in layer.channels:
-            layer.channels[name].put_nowait(data)
-            delivery.note_queued(name)
+            layer.queue_locally(name, data)
             return
         local = [channel for channel in layer.groups.get(name, ()) if channel in layer.channels]
         if local and delivery.any_ready(local):
             local = delivery.deliver(local, layer.channel_layer.deserialize(data), now=time.time())
         for channel in local:
-            layer.channels[channel].put_nowait(data)
-            delivery.note_queued(channel)
+            layer.queue_locally(channel, data)
 
 
 class _OnePassLoopLayer(RedisPubSubLoopLayer):
@@ -172,10 +170,14 @@ class _OnePassLoopLayer(RedisPubSubLoopLayer):
 
     async def send(self, channel, message):
         if self._is_local(channel):
-            self.channels[channel].put_nowait(self.channel_layer.serialize(message))
-            delivery.note_queued(channel)
+            self.queue_locally(channel, self.channel_layer.serialize(message))
             return
         await super().send(channel, message)
+
+    def queue_locally(self, channel: str, data: bytes) -> None:
+        """Queue serialized `data` for local `channel`'s consumer to read."""
+        self.channels[channel].put_nowait(data)
+        delivery.note_queued(channel)
 
 
 class FanOutRedisPubSubChannelLayer(RedisPubSubChannelLayer):
