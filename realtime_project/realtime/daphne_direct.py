@@ -22,6 +22,8 @@ from twisted.internet.tcp import Server
 
 from .daphne_limits import may_send, queued_bytes
 
+OPEN = WebSocketProtocol.STATE_OPEN
+
 
 def daphne_socket(send):
     """The Daphne WebSocket protocol behind an application's ASGI `send`, or
@@ -34,51 +36,86 @@ def daphne_socket(send):
     return None
 
 
+def prepared_frame(text: str, frames: dict) -> PreparedMessage:
+    """`text` framed once per broadcast: `frames` caches it by text."""
+    prepared = frames.get(text)
+    if prepared is None:
+        prepared = frames[text] = PreparedMessage(text.encode(), False, False, True)
+    return prepared
+
+
 def send_text_now(protocol, text: str, frames: dict) -> None:
     """Send a text message on a Daphne WebSocket now, as `websocket.send`
     would. `frames` caches the framed message by text, so that a broadcast
     frames it once for all its sockets."""
-    if protocol.state != protocol.STATE_OPEN:
+    send_prepared_now(protocol, prepared_frame(text, frames))
+
+
+def send_prepared_now(protocol, prepared: PreparedMessage) -> None:
+    """Send a framed message on a Daphne WebSocket now (see send_text_now).
+
+    This runs once per receiver of every broadcast, so the common case (an
+    open, uncompressed socket with nothing unsent) is one check and one
+    system call; everything else takes Twisted's and autobahn's own paths."""
+    if protocol.state != OPEN:
         return
     transport = protocol.transport
+    if protocol._perMessageCompress is None and writable_now(transport):
+        send_now(transport, prepared.payloadHybi)
+        return
     # The slow-reader bound needs checking only when something waits unsent.
     if queued_bytes(transport) and not may_send(protocol):
         return
-    prepared = frames.get(text)
-    if prepared is None:
-        prepared = frames[text] = PreparedMessage(text.encode(), False, False, True)
     if protocol._perMessageCompress is not None:
         protocol.sendPreparedMessage(prepared)  # compressed: autobahn frames it
     else:
-        write_now(transport, prepared.payloadHybi)
+        transport.write(prepared.payloadHybi)
 
 
-def write_now(transport, data: bytes) -> None:
-    """`transport.write(data)`, sent to the socket at once when nothing is
-    buffered ahead of it; any rest is buffered by Twisted as usual. (A
-    registered producer, such as the HTTP channel that did the handshake, is
-    paused by Twisted only when its buffer grows, which is the same here.)
+def writable_now(transport) -> bool:
+    """Whether `data` may go straight to the transport's socket: a plain,
+    connected TCP connection with nothing buffered ahead.
 
     Only a plain TCP connection is written to directly. Under TLS (Daphne
     listening on an `ssl:` endpoint) the transport is Twisted's TLS
     wrapper, which hands unknown attributes through to the TCP connection
     beneath: writing there would put the frame on the wire unencrypted."""
-    if (
-        type(transport) is not Server
-        or transport.TLS
-        or not transport.connected
-        or transport.disconnecting
-        or transport._writeDisconnected
-        or transport._tempDataLen
-        or len(transport.dataBuffer) > transport.offset
-    ):
+    return (
+        type(transport) is Server
+        and not transport.TLS
+        and transport.connected
+        and not transport.disconnecting
+        and not transport._writeDisconnected
+        and not transport._tempDataLen
+        and len(transport.dataBuffer) <= transport.offset
+    )
+
+
+def send_now(transport, data: bytes) -> None:
+    """Send `data` on a transport that is `writable_now`; Twisted buffers
+    what the kernel does not take. (A registered producer, such as the
+    HTTP channel that did the handshake, is paused by Twisted only when its
+    buffer grows, which is the same here.)"""
+    try:
+        sent = transport.socket.send(data)
+    except (BlockingIOError, InterruptedError):
+        sent = 0
+    except OSError:
+        # Lost (or ENOBUFS): Twisted's own path notices, or retries.
         transport.write(data)
         return
-    sent = transport.writeSomeData(data)
-    if not isinstance(sent, int):
-        transport.write(data)  # lost: Twisted notices on its own path
-    elif sent < len(data):
+    if sent < len(data):
         transport.write(data[sent:])
+
+
+def write_now(transport, data: bytes) -> None:
+    """`transport.write(data)`, sent to the socket at once when nothing is
+    buffered ahead of it (see writable_now); any rest is buffered by
+    Twisted as usual."""
+    if writable_now(transport):
+        send_now(transport, data)
+    else:
+        transport.write(data)
 
 
 def install_direct_writes() -> None:

@@ -20,6 +20,7 @@ server than Daphne nothing is ready, and everything goes through the queue.
 import asyncio
 from collections.abc import Iterable
 
+from .daphne_direct import prepared_frame, send_prepared_now
 from .metrics import BROADCAST_LATENCY, MESSAGES_DELIVERED
 
 STREAM_EVENT = "stream.event"
@@ -73,12 +74,27 @@ def deliver(channels: Iterable[str], message: dict, now: float | None = None) ->
     if message.get("type") != STREAM_EVENT or not _ready or not _on_sockets_loop():
         return list(channels)
     frames: dict = {}
+    prepared = None
+    # Who may get the text as it is, without asking the consumer: anyone
+    # but the sender it excludes and, for a message of rows, a consumer
+    # whose replay sent some rows already (consumer.outgoing_text).
+    exclude = message.get("exclude")
+    of_rows = bool(message.get("ids"))
     left, delivered = [], 0
+    ready = _ready.get
+    # Once per receiver of every broadcast: kept to a few attribute reads
+    # and one call in the common case (docs/PERFORMANCE.md).
     for channel in channels:
-        consumer = _ready.get(channel)
+        consumer = ready(channel)
         if consumer is None or consumer.backlog:
             left.append(channel)
-        elif consumer.deliver_now(message, frames):
+        elif channel == exclude or not consumer.is_open or (of_rows and consumer.replayed_ids):
+            if consumer.deliver_now(message, frames):
+                delivered += 1
+        else:
+            if prepared is None:
+                prepared = prepared_frame(message["text"], frames)
+            send_prepared_now(consumer.socket, prepared)
             delivered += 1
     if delivered:
         # Once per group message, not per receiver: metrics cost microseconds.

@@ -2,8 +2,11 @@
 at once, and which are left for their queue.
 
 The receivers here are stand-ins exposing what delivery.py reads of a
-consumer (channel_name, backlog, deliver_now); the writing itself runs
-against live Daphne processes in tests/e2e (test_slow_client, test_soak).
+consumer (channel_name, backlog, is_open, replayed_ids, socket,
+deliver_now); their socket is a Daphne-like protocol over a transport that
+records what is written. Writing to real sockets runs against live Daphne
+processes in tests/e2e (test_slow_client, test_soak) and in
+test_direct_writes.py.
 """
 
 import asyncio
@@ -18,15 +21,42 @@ pytestmark = pytest.mark.asyncio
 EVENT = {"type": "stream.event", "kind": "notification", "text": '{"type": "notification"}'}
 
 
+class Transport:
+    def __init__(self):
+        self.frames: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.frames.append(data)
+
+
+class Socket:
+    """What delivery reads of Daphne's WebSocket protocol."""
+
+    STATE_OPEN = 3
+    state = STATE_OPEN
+    _perMessageCompress = None
+
+    def __init__(self):
+        self.transport = Transport()
+
+
 class Receiver:
     def __init__(self, name: str):
         self.channel_name = name
         self.backlog = 0
-        self.written: list[str] = []
+        self.is_open = True
+        self.replayed_ids: frozenset[str] = frozenset()
+        self.socket = Socket()
+        self.handled: list[str] = []  # what went through the consumer's own path
 
     def deliver_now(self, event, frames) -> bool:
-        self.written.append(event["text"])
+        self.handled.append(event["text"])
         return True
+
+    @property
+    def written(self) -> list[str]:
+        """Every text this receiver was sent, either way (small frames only)."""
+        return [frame[2:].decode() for frame in self.socket.transport.frames] + self.handled
 
 
 @pytest.fixture
@@ -99,3 +129,35 @@ async def test_forgotten_receivers_are_not_written_to(receivers):
 
 async def _deliver(channels):
     return delivery.deliver(channels, EVENT)
+
+
+async def test_a_message_of_rows_goes_through_the_consumer_when_its_replay_sent_rows(receivers):
+    # The consumer drops the rows its replay already sent (consumer.outgoing_text).
+    fresh, resumed = receivers("a"), receivers("b")
+    resumed.replayed_ids = frozenset({"7"})
+
+    assert delivery.deliver(["a", "b"], {**EVENT, "ids": ["7"]}) == []
+
+    assert fresh.written == [EVENT["text"]] and fresh.handled == []
+    assert resumed.handled == [EVENT["text"]]
+
+
+async def test_the_excluded_sender_and_a_closed_consumer_go_through_the_consumer(receivers):
+    # The consumer's own path leaves out the sender of a typing indicator
+    # and writes nothing once it is closed.
+    typist, closed, watcher = receivers("a"), receivers("b"), receivers("c")
+    closed.is_open = False
+
+    delivery.deliver(["a", "b", "c"], {**EVENT, "exclude": "a"})
+
+    assert typist.handled == [EVENT["text"]] and typist.socket.transport.frames == []
+    assert closed.handled == [EVENT["text"]] and closed.socket.transport.frames == []
+    assert watcher.written == [EVENT["text"]] and watcher.handled == []
+
+
+async def test_a_broadcast_is_framed_once_for_all_its_receivers(receivers):
+    first, second = receivers("a"), receivers("b")
+
+    delivery.deliver(["a", "b"], EVENT)
+
+    assert first.socket.transport.frames[0] is second.socket.transport.frames[0]
