@@ -282,7 +282,11 @@ class StreamConsumer(AsyncWebsocketConsumer):
     # --- Channel layer -> client ------------------------------------------
 
     def outgoing_text(self, event) -> str | None:
-        """What of a `stream.event` this client gets: None if nothing."""
+        """What of a `stream.event` this client gets: None if nothing.
+
+        delivery.deliver makes the same decision inline for the common case
+        (the text as it is), once per receiver of every broadcast: change
+        both together (tests/realtime/test_delivery.py compares them)."""
         if not self.is_open or event.get("exclude") == self.channel_name:
             return None
         if self.replayed_ids and event.get("ids"):
@@ -304,10 +308,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         delivery.py): stream_event without the trip through this consumer's
         queue and task. Return whether a frame was written."""
         text = self.outgoing_text(event)
-        if text is None:
-            return False
-        send_text_now(self.socket, text, frames)
-        return True
+        return text is not None and send_text_now(self.socket, text, frames)
 
     async def shut(self, code: CloseCode, reason: str) -> None:
         """Close the connection with `code` and stop handling its input."""

@@ -37,39 +37,42 @@ def daphne_socket(send):
 
 
 def prepared_frame(text: str, frames: dict) -> PreparedMessage:
-    """`text` framed once per broadcast: `frames` caches it by text."""
+    """`text` framed once per broadcast: `frames` caches it by text.
+
+    Never compressed (doNotCompress): with permessage-deflate negotiated
+    (Daphne does not offer it) an uncompressed frame is still valid, and
+    compressing would cost once per socket what framing saves."""
     prepared = frames.get(text)
     if prepared is None:
         prepared = frames[text] = PreparedMessage(text.encode(), False, False, True)
     return prepared
 
 
-def send_text_now(protocol, text: str, frames: dict) -> None:
+def send_text_now(protocol, text: str, frames: dict) -> bool:
     """Send a text message on a Daphne WebSocket now, as `websocket.send`
-    would. `frames` caches the framed message by text, so that a broadcast
-    frames it once for all its sockets."""
-    send_prepared_now(protocol, prepared_frame(text, frames))
+    would; return whether it was sent (not dropped for a closing socket or a
+    slow reader). `frames` caches the framed message by text, so that a
+    broadcast frames it once for all its sockets."""
+    return send_prepared_now(protocol, prepared_frame(text, frames))
 
 
-def send_prepared_now(protocol, prepared: PreparedMessage) -> None:
+def send_prepared_now(protocol, prepared: PreparedMessage) -> bool:
     """Send a framed message on a Daphne WebSocket now (see send_text_now).
 
     This runs once per receiver of every broadcast, so the common case (an
-    open, uncompressed socket with nothing unsent) is one check and one
-    system call; everything else takes Twisted's and autobahn's own paths."""
+    open socket with nothing unsent) is one check and one system call;
+    anything else goes to Twisted's buffer, within daphne_limits' bound."""
     if protocol.state != OPEN:
-        return
+        return False
     transport = protocol.transport
-    if protocol._perMessageCompress is None and writable_now(transport):
+    if writable_now(transport):
         send_now(transport, prepared.payloadHybi)
-        return
+        return True
     # The slow-reader bound needs checking only when something waits unsent.
     if queued_bytes(transport) and not may_send(protocol):
-        return
-    if protocol._perMessageCompress is not None:
-        protocol.sendPreparedMessage(prepared)  # compressed: autobahn frames it
-    else:
-        transport.write(prepared.payloadHybi)
+        return False
+    transport.write(prepared.payloadHybi)
+    return True
 
 
 def writable_now(transport) -> bool:

@@ -77,7 +77,8 @@ def deliver(channels: Iterable[str], message: dict, now: float | None = None) ->
     prepared = None
     # Who may get the text as it is, without asking the consumer: anyone
     # but the sender it excludes and, for a message of rows, a consumer
-    # whose replay sent some rows already (consumer.outgoing_text).
+    # whose replay sent some rows already (the common case of
+    # consumer.outgoing_text, decided here without a call per receiver).
     exclude = message.get("exclude")
     of_rows = bool(message.get("ids"))
     left, delivered = [], 0
@@ -94,8 +95,8 @@ def deliver(channels: Iterable[str], message: dict, now: float | None = None) ->
         else:
             if prepared is None:
                 prepared = prepared_frame(message["text"], frames)
-            send_prepared_now(consumer.socket, prepared)
-            delivered += 1
+            if send_prepared_now(consumer.socket, prepared):
+                delivered += 1
     if delivered:
         # Once per group message, not per receiver: metrics cost microseconds.
         MESSAGES_DELIVERED.labels(type=message.get("kind", "")).inc(delivered)

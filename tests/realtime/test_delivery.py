@@ -10,6 +10,7 @@ test_direct_writes.py.
 """
 
 import asyncio
+import json
 import threading
 
 import pytest
@@ -161,3 +162,40 @@ async def test_a_broadcast_is_framed_once_for_all_its_receivers(receivers):
     delivery.deliver(["a", "b"], EVENT)
 
     assert first.socket.transport.frames[0] is second.socket.transport.frames[0]
+
+
+@pytest.mark.parametrize("exclude", [None, "c", "other"])
+@pytest.mark.parametrize("is_open", [True, False])
+@pytest.mark.parametrize("replayed", [frozenset(), frozenset({"7"})])
+@pytest.mark.parametrize("ids", [None, ["7"], ["7", "8"], ["8"]])
+async def test_what_a_consumer_is_sent_in_one_pass_is_what_it_would_send_itself(exclude, is_open, replayed, ids):
+    # delivery.deliver decides inline who takes the text as it is; a real
+    # consumer's outgoing_text is the reference.
+    from realtime_project.realtime import envelope
+    from realtime_project.realtime.consumers import StreamConsumer
+
+    consumer = StreamConsumer()
+    consumer.channel_name = "c"
+    consumer.is_open = is_open
+    consumer.replayed_ids = replayed
+    consumer.socket = Socket()
+    event = {"type": "stream.event", "kind": "notification", "text": envelope.encode("notification", {"n": 1})}
+    if exclude:
+        event["exclude"] = exclude
+    if ids:
+        event["ids"] = ids
+    delivery.track(consumer)
+    delivery.ready(consumer)
+    try:
+        delivery.deliver(["c"], event)
+    finally:
+        delivery.forget(consumer)
+
+    expected = consumer.outgoing_text(event)
+    sent = [frame[2:].decode() for frame in consumer.socket.transport.frames]
+    # A text re-encoded without replayed rows has a timestamp of its own.
+    assert [_content(text) for text in sent] == ([] if expected is None else [_content(expected)])
+
+
+def _content(text: str) -> dict:
+    return {key: value for key, value in json.loads(text).items() if key != "timestamp"}

@@ -1,6 +1,7 @@
 """Frames written straight to the socket (realtime/daphne_direct.py) only
 where that is the same as Twisted's write."""
 
+import pytest
 from twisted.protocols.policies import ProtocolWrapper
 
 from realtime_project.realtime.daphne_direct import write_now
@@ -120,12 +121,82 @@ def test_a_frame_goes_to_the_socket_at_once_when_nothing_waits_ahead_of_it():
     assert read_all(client, transport, reactor, 5) == b"frame"
 
 
-def test_what_the_kernel_does_not_take_waits_in_twisted_and_later_frames_queue_behind_it():
+def test_a_frame_written_while_twisted_holds_data_goes_out_behind_that_data():
     transport, client, reactor = tcp_connection()
-    # Far more than the socket buffers hold: the rest must wait in Twisted,
-    # and every later frame behind it, in order.
-    frames = [bytes([65 + k % 26]) * 50_000 for k in range(8)]
-    for frame in frames:
-        write_now(transport, frame)
+    big = b"B" * 400_000  # more than the socket buffers hold
+    write_now(transport, big)
     assert transport in reactor.writers, "nothing was left for Twisted: the test sent too little"
-    assert read_all(client, transport, reactor, sum(map(len, frames))) == b"".join(frames)
+    # The client reads some, so the kernel would take more now; the marker
+    # must still wait behind what Twisted holds.
+    client.settimeout(2)
+    received = client.recv(65536)
+    write_now(transport, b"MARK")
+    received += read_all(client, transport, reactor, len(big) + 4 - len(received))
+    assert received == big + b"MARK"
+
+
+def test_a_connection_reset_by_the_client_is_left_to_twisted_without_raising():
+    import socket
+    import struct
+
+    transport, client, reactor = tcp_connection()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    client.close()  # a reset, not a clean close
+    for _ in range(3):  # the first send may still be taken; a later one fails
+        write_now(transport, b"frame")
+    assert transport.doWrite() is not None or transport in reactor.writers
+
+
+# --- Daphne's WebSocket: closing sockets and the slow-reader bound --------------
+
+
+class WebSocket:
+    """What send_prepared_now reads of Daphne's WebSocketProtocol."""
+
+    from daphne.ws_protocol import WebSocketProtocol as _Daphne
+
+    STATE_OPEN = _Daphne.STATE_OPEN
+    STATE_CLOSING = _Daphne.STATE_CLOSING
+    STATE_CLOSED = _Daphne.STATE_CLOSED
+
+    def __init__(self, transport):
+        self.transport = transport
+        self.state = self.STATE_OPEN
+        self.closed_with: list[int] = []
+
+    def sendClose(self, code, reason):
+        self.closed_with.append(code)
+        self.state = self.STATE_CLOSING
+
+
+def frame(text: str):
+    from realtime_project.realtime.daphne_direct import prepared_frame
+
+    return prepared_frame(text, {})
+
+
+def test_nothing_is_sent_on_a_closing_websocket():
+    from realtime_project.realtime.daphne_direct import send_prepared_now
+
+    transport, client, reactor = tcp_connection()
+    websocket = WebSocket(transport)
+    websocket.state = websocket.STATE_CLOSING
+
+    assert send_prepared_now(websocket, frame("late")) is False
+    client.settimeout(0.2)
+    with pytest.raises(OSError):  # a timeout: nothing arrives
+        client.recv(100)
+
+
+def test_a_reader_past_the_queued_bytes_bound_is_closed_and_its_frame_dropped(monkeypatch):
+    from realtime_project.realtime import daphne_limits
+    from realtime_project.realtime.daphne_direct import send_prepared_now
+
+    monkeypatch.setattr(daphne_limits, "_max_queued_bytes", 100_000)
+    transport, client, reactor = tcp_connection()
+    websocket = WebSocket(transport)
+    big = frame("x" * 300_000)  # the client reads nothing: most of it stays queued
+
+    assert send_prepared_now(websocket, big) is True
+    assert send_prepared_now(websocket, frame("one more")) is False
+    assert websocket.closed_with == [daphne_limits.CLOSE_TOO_SLOW]
