@@ -662,6 +662,11 @@ def plot(report: dict, path: Path) -> None:
         rows = [target["sizes"][str(n)]["broadcast"] for n in sizes]
         left.plot(sizes, [r["all_received_ms"]["p50"] for r in rows], marker="o", label=target["target"])
         right.plot(sizes, [r["server_cpu_us_per_message"] for r in rows], marker="o", label=target["target"])
+        worker = [target["sizes"][str(n)].get("broadcast_from_worker") for n in sizes]
+        if all(worker):
+            label = target["target"] + ", published by a worker"
+            left.plot(sizes, [r["all_received_ms"]["p50"] for r in worker], marker="s", linestyle="--", label=label)
+            right.plot(sizes, [r["server_cpu_us_per_message"] for r in worker], marker="s", linestyle="--", label=label)
     left.set(title="Broadcast: all N received (p50 of rounds)", xlabel="clients (N)", ylabel="ms", yscale="log")
     right.set(title="Server CPU per delivered message", xlabel="clients (N)", ylabel="µs", yscale="log")
     for axis in (left, right):
