@@ -15,6 +15,7 @@ from django.urls import re_path  # noqa: E402
 from engagement.consumers import EngagementConsumer  # noqa: E402
 from feed.consumers import FeedConsumer  # noqa: E402
 from notifications.consumers import NotificationConsumer  # noqa: E402
+from realtime_project.realtime.collector import tune_garbage_collector  # noqa: E402
 from realtime_project.realtime.auth import (  # noqa: E402
     AllowedHostsOriginValidator,
     StreamAuthMiddleware,
@@ -64,3 +65,6 @@ application = with_periodic_recompute(
         )
     )
 )
+
+# Last: everything start-up made is loaded and can be frozen.
+tune_garbage_collector()
