@@ -236,11 +236,11 @@ REALTIME_STREAM_DB_CONN_MAX_AGE = int(env_number("REALTIME_STREAM_DB_CONN_MAX_AG
 # with CPython's defaults (700,10,10) a server holding 10,000 connections
 # paused 0.6-1 s for a full collection about every 40 s.
 try:
-    REALTIME_GC_THRESHOLDS = [int(n) for n in env_list("REALTIME_GC_THRESHOLDS", "20000,10,10")]
+    REALTIME_GC_THRESHOLDS = [int(n) for n in env_list("REALTIME_GC_THRESHOLDS", "10000,10,10")]
 except ValueError:
     REALTIME_GC_THRESHOLDS = []
 if len(REALTIME_GC_THRESHOLDS) != 3 or min(REALTIME_GC_THRESHOLDS) < 1:
-    raise ImproperlyConfigured("REALTIME_GC_THRESHOLDS must be three positive integers, e.g. 20000,10,10")
+    raise ImproperlyConfigured("REALTIME_GC_THRESHOLDS must be three positive integers, e.g. 10000,10,10")
 
 # Limits (PROTOCOL.md close codes 4429 and 1009).
 # Notifications and feed connections per user and process.

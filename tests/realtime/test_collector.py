@@ -35,7 +35,7 @@ def test_the_server_collects_with_the_configured_thresholds_and_leaves_startup_o
 def test_the_default_thresholds_spare_a_server_of_many_connections_full_collections():
     loaded = load_application()
     assert loaded.returncode == 0, loaded.stderr
-    assert loaded.stdout.split()[:3] == ["20000", "10", "10"]
+    assert loaded.stdout.split()[:3] == ["10000", "10", "10"]
 
 
 @pytest.mark.parametrize("thresholds", ["1000,10", "a,b,c", "0,10,10"])
