@@ -1,10 +1,17 @@
 """Frames written straight to the socket (realtime/daphne_direct.py) only
 where that is the same as Twisted's write."""
 
+import socket
+import struct
+
 import pytest
+from daphne.ws_protocol import WebSocketProtocol
+from twisted.internet.protocol import Protocol
+from twisted.internet.tcp import Server
 from twisted.protocols.policies import ProtocolWrapper
 
-from realtime_project.realtime.daphne_direct import write_now
+from realtime_project.realtime import daphne_limits
+from realtime_project.realtime.daphne_direct import prepared_frame, send_prepared_now, write_now
 
 
 class PlainSocket:
@@ -85,11 +92,6 @@ class Reactor:
 def tcp_connection():
     """A Twisted server-side TCP transport on a real loopback connection,
     with a small send buffer, and the client's socket."""
-    import socket
-
-    from twisted.internet.protocol import Protocol
-    from twisted.internet.tcp import Server
-
     listener = socket.create_server(("127.0.0.1", 0))
     client = socket.create_connection(listener.getsockname())
     accepted, address = listener.accept()
@@ -136,9 +138,6 @@ def test_a_frame_written_while_twisted_holds_data_goes_out_behind_that_data():
 
 
 def test_a_connection_reset_by_the_client_is_left_to_twisted_without_raising():
-    import socket
-    import struct
-
     transport, client, reactor = tcp_connection()
     client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     client.close()  # a reset, not a clean close
@@ -153,11 +152,9 @@ def test_a_connection_reset_by_the_client_is_left_to_twisted_without_raising():
 class WebSocket:
     """What send_prepared_now reads of Daphne's WebSocketProtocol."""
 
-    from daphne.ws_protocol import WebSocketProtocol as _Daphne
-
-    STATE_OPEN = _Daphne.STATE_OPEN
-    STATE_CLOSING = _Daphne.STATE_CLOSING
-    STATE_CLOSED = _Daphne.STATE_CLOSED
+    STATE_OPEN = WebSocketProtocol.STATE_OPEN
+    STATE_CLOSING = WebSocketProtocol.STATE_CLOSING
+    STATE_CLOSED = WebSocketProtocol.STATE_CLOSED
 
     def __init__(self, transport):
         self.transport = transport
@@ -170,14 +167,10 @@ class WebSocket:
 
 
 def frame(text: str):
-    from realtime_project.realtime.daphne_direct import prepared_frame
-
     return prepared_frame(text, {})
 
 
 def test_nothing_is_sent_on_a_closing_websocket():
-    from realtime_project.realtime.daphne_direct import send_prepared_now
-
     transport, client, reactor = tcp_connection()
     websocket = WebSocket(transport)
     websocket.state = websocket.STATE_CLOSING
@@ -189,9 +182,6 @@ def test_nothing_is_sent_on_a_closing_websocket():
 
 
 def test_a_reader_past_the_queued_bytes_bound_is_closed_and_its_frame_dropped(monkeypatch):
-    from realtime_project.realtime import daphne_limits
-    from realtime_project.realtime.daphne_direct import send_prepared_now
-
     monkeypatch.setattr(daphne_limits, "_max_queued_bytes", 100_000)
     transport, client, reactor = tcp_connection()
     websocket = WebSocket(transport)

@@ -1,6 +1,9 @@
-import pytest
+import asyncio
 
-from realtime_project.realtime.layers import FanOutInMemoryChannelLayer
+import pytest
+import redis
+
+from realtime_project.realtime.layers import FanOutInMemoryChannelLayer, FanOutRedisPubSubChannelLayer
 
 pytestmark = pytest.mark.asyncio
 
@@ -42,10 +45,6 @@ async def test_discarded_channel_gets_nothing_more():
 async def test_one_message_to_many_groups_reaches_each_member_through_redis(redis_server):
     # Pipelined publishes (a tweet to every online follower's feed) must
     # arrive like one group_send per group.
-    import asyncio
-
-    from realtime_project.realtime.layers import FanOutRedisPubSubChannelLayer
-
     layer = FanOutRedisPubSubChannelLayer(hosts=[redis_server])
     channels = [await layer.new_channel() for _ in range(3)]
     for number, channel in enumerate(channels):
@@ -65,8 +64,6 @@ async def test_one_message_to_many_groups_reaches_each_member_through_redis(redi
 
 
 async def test_channel_that_lets_a_message_expire_leaves_its_groups():
-    import asyncio
-
     layer = FanOutInMemoryChannelLayer(expiry=0.05)
     reader, unread = await layer.new_channel(), await layer.new_channel()
     for channel in (reader, unread):
@@ -93,12 +90,6 @@ async def test_group_membership_older_than_group_expiry_ends():
 
 async def test_consumer_channels_stay_local_and_only_groups_are_subscribed_in_redis(redis_server):
     # One Redis subscription per group and process, none per connection.
-    import asyncio
-
-    import redis
-
-    from realtime_project.realtime.layers import FanOutRedisPubSubChannelLayer
-
     layer = FanOutRedisPubSubChannelLayer(hosts=[redis_server], prefix="local-test")
     channels = [await layer.new_channel() for _ in range(3)]
     for channel in channels:
@@ -117,10 +108,6 @@ async def test_consumer_channels_stay_local_and_only_groups_are_subscribed_in_re
 
 async def test_a_named_channel_received_in_redis_still_gets_sends_from_elsewhere(redis_server):
     # A worker's channel (receive() on a name of its own) is subscribed as before.
-    import asyncio
-
-    from realtime_project.realtime.layers import FanOutRedisPubSubChannelLayer
-
     worker = FanOutRedisPubSubChannelLayer(hosts=[redis_server])
     sender = FanOutRedisPubSubChannelLayer(hosts=[redis_server])
     try:
