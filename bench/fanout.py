@@ -726,7 +726,7 @@ def main(argv=None) -> int:
     parser.add_argument("--targets", nargs="+", default=list(TARGETS), choices=TARGETS)
     parser.add_argument("--rates", type=int, nargs="+", default=[1000, 2000, 5000, 10000, 20000])
     parser.add_argument("--clients-processes", type=int, default=2)
-    parser.add_argument("--phases", nargs="+", default=["feed", "targeted", "action"],
+    parser.add_argument("--phases", nargs="*", default=["feed", "targeted", "action"],
                         choices=["feed", "targeted", "action"],
                         help="what to measure after the broadcast (each on fresh connections)")
     parser.add_argument("--naive-max", type=int, default=5000,

@@ -103,11 +103,15 @@ class PeriodicRecomputeApp:
         self.app = app
         self.scheduler = scheduler
 
-    async def __call__(self, scope, receive, send):
+    # A plain function returning the application's coroutine (marked for
+    # asgiref as single-callable): an `async def` here would keep one more
+    # coroutine frame alive for each open WebSocket (daphne_memory.py).
+    _asgi_single_callable = True
+
+    def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-        else:
-            await self.app(scope, receive, send)
+            return self._lifespan(receive, send)
+        return self.app(scope, receive, send)
 
     async def _lifespan(self, receive, send) -> None:
         while True:

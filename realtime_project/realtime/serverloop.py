@@ -38,7 +38,13 @@ class ServerLoopMiddleware:
     def __init__(self, application):
         self.application = application
 
-    async def __call__(self, scope, receive, send):
+    # A plain function returning the application's coroutine (marked for
+    # asgiref as single-callable): an `async def` here would keep one more
+    # coroutine frame alive for each open WebSocket (daphne_memory.py).
+    # Servers call an application from their running loop.
+    _asgi_single_callable = True
+
+    def __call__(self, scope, receive, send):
         global _loop
         loop = asyncio.get_running_loop()
         # The latest loop wins: a process serves from one loop, but tests
@@ -46,7 +52,7 @@ class ServerLoopMiddleware:
         if loop is not _loop:
             _loop = loop
             _start_background(loop)
-        return await self.application(scope, receive, send)
+        return self.application(scope, receive, send)
 
 
 def _start_background(loop) -> None:

@@ -1,0 +1,88 @@
+"""What Daphne and autobahn keep for each open WebSocket, made smaller
+(realtime/daphne_memory.py), with nothing they do changed."""
+
+import pytest
+from asgiref.compatibility import is_double_callable
+from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
+from twisted.internet.testing import StringTransport
+
+from realtime_project.realtime.daphne_memory import install_lean_connections
+from realtime_project.realtime.serverloop import ServerLoopMiddleware
+from trending.scheduler import PeriodicRecompute, PeriodicRecomputeApp
+
+install_lean_connections()
+
+
+def daphne_factory(**options) -> WebSocketFactory:
+    # As daphne.server.Server.run makes it.
+    factory = WebSocketFactory(None, server="daphne")
+    factory.setProtocolOptions(allowNullOrigin=True, **options)
+    return factory
+
+
+def connected_protocol(factory: WebSocketFactory) -> tuple[WebSocketProtocol, StringTransport]:
+    protocol = factory.buildProtocol(("127.0.0.1", 4000))
+    transport = StringTransport()
+    protocol.makeConnection(transport)
+    return protocol, transport
+
+
+def test_a_protocol_reads_the_factory_options_without_a_copy_in_its_own_dict():
+    protocol, _ = connected_protocol(daphne_factory(autoPingTimeout=30, openHandshakeTimeout=5))
+    assert isinstance(protocol, WebSocketProtocol)
+    assert [name for name in protocol.CONFIG_ATTRS if name in vars(protocol)] == []
+    assert (protocol.autoPingTimeout, protocol.openHandshakeTimeout, protocol.allowNullOrigin) == (30, 5, True)
+
+
+def test_an_option_that_is_a_function_is_called_as_a_function_not_a_method():
+    protocol, _ = connected_protocol(daphne_factory())
+    # autobahn's default accepts no compression offer: it takes the offers alone.
+    assert protocol.perMessageCompressionAccept([]) is None
+
+
+def test_protocols_built_after_the_options_change_have_the_new_options():
+    factory = daphne_factory(autoPingTimeout=30)
+    before, _ = connected_protocol(factory)
+    factory.setProtocolOptions(autoPingTimeout=7)
+    after, _ = connected_protocol(factory)
+    assert (before.autoPingTimeout, after.autoPingTimeout) == (30, 7)
+
+
+def test_protocols_of_two_factories_keep_their_own_options():
+    first, _ = connected_protocol(daphne_factory(autoPingTimeout=30))
+    second, _ = connected_protocol(daphne_factory(autoPingTimeout=5))
+    assert (first.autoPingTimeout, second.autoPingTimeout) == (30, 5)
+
+
+def test_a_connection_holds_no_send_queue_until_a_send_needs_one():
+    protocol, transport = connected_protocol(daphne_factory())
+    assert len(protocol.send_queue) == 0 and not hasattr(protocol.send_queue, "append")
+    protocol.sendData(b"plain")
+    assert transport.value() == b"plain"
+    assert not hasattr(protocol.send_queue, "append")
+
+
+def test_a_chopped_send_queues_its_rest_in_order():
+    protocol, transport = connected_protocol(daphne_factory())
+    protocol.sendData(b"abcdef", chopsize=2)
+    # The first chunk goes out now, the rest on later reactor turns.
+    assert transport.value() == b"ab"
+    assert [chunk for chunk, _ in protocol.send_queue] == [b"cd", b"ef"]
+
+
+class Recorder:
+    def __init__(self):
+        self.calls = []
+
+    async def __call__(self, scope, receive, send):
+        self.calls.append(scope["type"])
+
+
+@pytest.mark.asyncio
+async def test_the_outer_middlewares_hand_on_the_inner_application_without_a_frame_of_their_own():
+    inner = Recorder()
+    for app in (ServerLoopMiddleware(inner), PeriodicRecomputeApp(inner, PeriodicRecompute())):
+        # Servers must still take them as ASGI 3 (single-callable) applications.
+        assert not is_double_callable(app)
+        await app({"type": "websocket"}, None, None)
+    assert inner.calls == ["websocket", "websocket"]
