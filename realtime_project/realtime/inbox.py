@@ -11,6 +11,11 @@ its deque only while something is queued.
 It has the part of asyncio.Queue's interface that Daphne and the channel
 layers use: put_nowait, get, get_nowait, empty, qsize, full, and the
 `_queue` that Channels' in-memory layer reads to expire old messages.
+
+`wait_for_any` waits on both of a connection's inboxes at once, with one
+future: Channels' consumer loop runs a task per queue and `asyncio.wait`
+over them, which kept six coroutine frames, two tasks and their contexts
+alive for every idle connection.
 """
 
 import asyncio
@@ -84,3 +89,32 @@ class Inbox:
                 break
         if not getters:
             self._getters = None
+
+
+async def wait_for_any(*inboxes: Inbox) -> None:
+    """Return once one of `inboxes` holds an item (without taking it)."""
+    if any(inbox._items for inbox in inboxes):
+        return
+    waiter = asyncio.get_running_loop().create_future()
+    for inbox in inboxes:
+        if inbox._getters is None:
+            inbox._getters = []
+        inbox._getters.append(waiter)
+    try:
+        await waiter
+    except BaseException:
+        _stop_waiting(waiter, inboxes, cancelled=True)
+        raise
+    _stop_waiting(waiter, inboxes, cancelled=False)
+
+
+def _stop_waiting(waiter: asyncio.Future, inboxes: tuple, cancelled: bool) -> None:
+    waiter.cancel()
+    for inbox in inboxes:
+        if inbox._getters and waiter in inbox._getters:
+            inbox._getters.remove(waiter)
+        if not inbox._getters:
+            inbox._getters = None
+        elif cancelled and inbox._items:
+            # Woken for an item, then cancelled: another getter may have it.
+            inbox._wake_next_getter()

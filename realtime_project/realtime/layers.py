@@ -9,7 +9,9 @@ subclass expires at most once a second, and hands each receiver a shallow
 copy (our messages hold only immutable values: an encoded string, ids).
 
 Both hand a group's `stream.event` to delivery.py, which writes it at once
-to every local consumer ready for it; only the rest are queued.
+to every local consumer ready for it; only the rest are queued. Both let a
+consumer read its own channel without a task of its own (inbox,
+receive_nowait, forget_channel: see StreamConsumer.serve).
 """
 
 import asyncio
@@ -93,6 +95,32 @@ class FanOutInMemoryChannelLayer(InMemoryChannelLayer):
                 self.channels.pop(channel, None)
         return message
 
+    # --- A local channel read without a task (StreamConsumer.serve) ------
+
+    def inbox(self, channel: str) -> Inbox:
+        """The queue of `channel`, made if it has none: to wait on
+        (inbox.wait_for_any) when receive_nowait has nothing."""
+        queue = self.channels.get(channel)
+        if queue is None:
+            queue = self.channels[channel] = Inbox(maxsize=self.get_capacity(channel))
+        return queue
+
+    def receive_nowait(self, channel: str) -> dict | None:
+        """The next message for `channel`, or None: receive() without waiting."""
+        self._clean_expired()
+        queue = self.channels.get(channel)
+        if queue is None or queue.empty():
+            return None
+        _, message = queue.get_nowait()
+        return message
+
+    def forget_channel(self, channel: str) -> None:
+        """`channel`'s reader is gone: drop its queue unless something waits
+        in it (as receive() does when cancelled; the rest expires)."""
+        queue = self.channels.get(channel)
+        if queue is not None and queue.empty():
+            self.channels.pop(channel, None)
+
     async def group_send(self, group, message):
         assert isinstance(message, dict), "Message is not a dict"
         self.require_valid_group_name(group)
@@ -174,6 +202,26 @@ class _OnePassLoopLayer(RedisPubSubLoopLayer):
             return
         await super().send(channel, message)
 
+    # --- A local channel read without a task (StreamConsumer.serve) ------
+
+    def inbox(self, channel: str) -> Inbox:
+        """The queue of local `channel` (made by new_channel), to wait on."""
+        inbox = self.channels.get(channel)
+        if inbox is None:
+            inbox = self.channels[channel] = Inbox()
+        return inbox
+
+    def receive_nowait(self, channel: str) -> dict | None:
+        """The next message for local `channel`, or None."""
+        inbox = self.channels.get(channel)
+        if inbox is None or inbox.empty():
+            return None
+        return self.channel_layer.deserialize(inbox.get_nowait())
+
+    def forget_channel(self, channel: str) -> None:
+        """Local `channel`'s reader is gone (it has no Redis subscription)."""
+        self.channels.pop(channel, None)
+
     def queue_locally(self, channel: str, data: bytes) -> None:
         """Queue serialized `data` for local `channel`'s consumer to read."""
         self.channels[channel].put_nowait(data)
@@ -202,6 +250,16 @@ class FanOutRedisPubSubChannelLayer(RedisPubSubChannelLayer):
                     for name in names:
                         pipe.publish(name, data)
                     await pipe.execute()
+
+    # A consumer's own channel is local to its loop's layer (new_channel).
+    def inbox(self, channel: str) -> Inbox:
+        return self._get_layer().inbox(channel)
+
+    def receive_nowait(self, channel: str) -> dict | None:
+        return self._get_layer().receive_nowait(channel)
+
+    def forget_channel(self, channel: str) -> None:
+        self._get_layer().forget_channel(channel)
 
     def _get_layer(self):
         loop = asyncio.get_running_loop()

@@ -7,6 +7,7 @@ from engagement import services
 from engagement.models import Engagement
 from feed import services as feed_services
 from realtime_project.asgi import application
+from tests.communicator import DaphneCommunicator
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -26,7 +27,7 @@ async def watch(tweet, user=None) -> WebsocketCommunicator:
     if user is not None:
         token = await database_sync_to_async(lambda: Token.objects.get_or_create(user=user)[0].key)()
         path += f"?token={token}"
-    communicator = WebsocketCommunicator(application, path)
+    communicator = DaphneCommunicator(application, path)
     assert (await communicator.connect())[0]
     snapshot = await communicator.receive_json_from()
     assert snapshot["type"] == "engagement_update"
@@ -36,7 +37,7 @@ async def watch(tweet, user=None) -> WebsocketCommunicator:
 async def test_connect_sends_the_current_counts(alice, bob):
     tweet = await tweet_by(alice)
     await database_sync_to_async(services.engagement_add)(user=bob, tweet=tweet, kind=Engagement.Kind.LIKE)
-    communicator = WebsocketCommunicator(application, f"/ws/engagement/{tweet.pk}")
+    communicator = DaphneCommunicator(application, f"/ws/engagement/{tweet.pk}")
     await communicator.connect()
     snapshot = await communicator.receive_json_from()
     assert snapshot["data"] == {

@@ -17,6 +17,7 @@ from feed import groups as feed_groups
 from realtime_project.asgi import application
 from realtime_project.realtime.consumers import catch_up_open_streams
 from realtime_project.realtime.stats import registry
+from tests.communicator import DaphneCommunicator
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -28,7 +29,7 @@ def token_of(user) -> str:
 
 async def subscribed(path: str) -> WebsocketCommunicator:
     """A connection whose consumer has finished connect() (it answered a ping)."""
-    communicator = WebsocketCommunicator(application, path)
+    communicator = DaphneCommunicator(application, path)
     connected, _ = await communicator.connect()
     assert connected
     await communicator.send_to(text_data="ping")

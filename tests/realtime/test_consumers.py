@@ -1,5 +1,6 @@
 """The base consumer, through the real ASGI application (auth, origin, routing)."""
 
+import asyncio
 import json
 
 import pytest
@@ -12,6 +13,7 @@ from engagement.models import Engagement
 from feed import services as feed_services
 from realtime_project.asgi import application
 from realtime_project.realtime.stats import registry
+from tests.communicator import DaphneCommunicator
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -23,7 +25,7 @@ def token_of(user) -> str:
 
 async def open_socket(path: str, *, origin: str | None = None) -> WebsocketCommunicator:
     headers = [(b"origin", origin.encode())] if origin else []
-    communicator = WebsocketCommunicator(application, path, headers=headers)
+    communicator = DaphneCommunicator(application, path, headers=headers)
     connected, _ = await communicator.connect()
     assert connected
     return communicator
@@ -69,6 +71,38 @@ async def test_owner_receives_notification_after_commit(alice, bob):
     await communicator.disconnect()
 
 
+async def test_under_another_server_a_stream_runs_channels_own_loop_and_still_delivers(alice, bob):
+    # WebsocketCommunicator's input is an asyncio.Queue, as under uvicorn:
+    # StreamConsumer.serve needs Daphne's Inbox, so Channels' loop runs.
+    token = await token_of(alice)
+    communicator = WebsocketCommunicator(application, f"/ws/notifications/{alice.pk}?token={token}")
+    assert (await communicator.connect())[0]
+    tweet = await database_sync_to_async(feed_services.tweet_create)(author=alice, content="hi")
+    await database_sync_to_async(engagement_services.engagement_add)(
+        user=bob, tweet=tweet, kind=Engagement.Kind.LIKE
+    )
+    assert (await communicator.receive_json_from(timeout=2))["type"] == "notification"
+    await communicator.send_to(text_data="ping")
+    assert (await communicator.receive_json_from())["type"] == "pong"
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize("communicator_class, tasks_of_its_own", [(DaphneCommunicator, 1), (WebsocketCommunicator, 3)])
+async def test_a_stream_under_daphne_waits_for_both_its_sources_without_a_task_per_source(
+    db, communicator_class, tasks_of_its_own
+):
+    warm_up = await open_socket("/ws/trending")  # background tasks start on the first request
+    await warm_up.receive_json_from()
+    before = asyncio.all_tasks()
+    communicator = communicator_class(application, "/ws/trending")
+    assert (await communicator.connect())[0]
+    assert (await communicator.receive_json_from())["type"] == "trending"
+    await asyncio.sleep(0.05)
+    assert len(asyncio.all_tasks() - before) == tasks_of_its_own
+    await communicator.disconnect()
+    await warm_up.disconnect()
+
+
 @pytest.mark.parametrize("ping", ["ping", '{"type": "ping"}'])
 async def test_ping_is_answered_with_pong(db, ping):
     communicator = await open_socket("/ws/trending")
@@ -103,7 +137,7 @@ async def test_binary_frame_gets_an_error_frame(db):
 
 
 async def test_foreign_origin_is_refused_before_accept(db):
-    communicator = WebsocketCommunicator(
+    communicator = DaphneCommunicator(
         application, "/ws/trending", headers=[(b"origin", b"http://evil.example")]
     )
     connected, _ = await communicator.connect()

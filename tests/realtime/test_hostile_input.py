@@ -6,10 +6,10 @@ import json
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from channels.testing import WebsocketCommunicator
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from realtime_project.asgi import application
+from tests.communicator import DaphneCommunicator
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -28,7 +28,7 @@ client_messages = st.one_of(
 
 
 async def exchange(path: str, frames: list) -> list[dict]:
-    communicator = WebsocketCommunicator(application, path)
+    communicator = DaphneCommunicator(application, path)
     connected, _ = await communicator.connect()
     assert connected
     replies = [await communicator.receive_json_from()]  # the snapshot

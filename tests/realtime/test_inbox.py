@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from realtime_project.realtime.inbox import Inbox
+from realtime_project.realtime.inbox import Inbox, wait_for_any
 
 pytestmark = pytest.mark.asyncio
 
@@ -80,3 +80,43 @@ async def test_the_oldest_item_is_readable_for_expiry_as_in_asyncio_queue():
     inbox.put_nowait((1.0, "old"))
     inbox.put_nowait((2.0, "new"))
     assert inbox._queue[0] == (1.0, "old")
+
+
+async def test_waiting_on_two_inboxes_returns_when_either_gets_an_item_and_leaves_it_there():
+    client, layer = Inbox(), Inbox()
+    waiting = asyncio.create_task(wait_for_any(client, layer))
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    layer.put_nowait("from the layer")
+    await asyncio.wait_for(waiting, 1)
+    assert layer.get_nowait() == "from the layer"
+    assert client._getters is None and layer._getters is None
+
+
+async def test_waiting_on_inboxes_that_already_hold_items_returns_at_once():
+    client, layer = Inbox(), Inbox()
+    client.put_nowait("early")
+    await asyncio.wait_for(wait_for_any(client, layer), 1)
+    assert client.get_nowait() == "early"
+
+
+async def test_a_cancelled_wait_on_two_inboxes_leaves_nothing_behind():
+    client, layer = Inbox(), Inbox()
+    waiting = asyncio.create_task(wait_for_any(client, layer))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert client._getters is None and layer._getters is None
+
+
+async def test_a_wait_cancelled_after_being_woken_passes_the_item_on():
+    client, layer = Inbox(), Inbox()
+    waiting = asyncio.create_task(wait_for_any(client, layer))
+    other = asyncio.create_task(client.get())
+    await asyncio.sleep(0)
+    client.put_nowait("only")
+    waiting.cancel()  # woken first, but cancelled before its loop took the item
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert await asyncio.wait_for(other, 1) == "only"

@@ -3,6 +3,7 @@ import asyncio
 import pytest
 import redis
 
+from realtime_project.realtime.inbox import wait_for_any
 from realtime_project.realtime.layers import FanOutInMemoryChannelLayer, FanOutRedisPubSubChannelLayer
 
 pytestmark = pytest.mark.asyncio
@@ -121,3 +122,39 @@ async def test_a_named_channel_received_in_redis_still_gets_sends_from_elsewhere
     finally:
         await worker.flush()
         await sender.flush()
+
+
+@pytest.fixture(params=["in-memory", "redis"])
+def any_layer(request):
+    if request.param == "in-memory":
+        return FanOutInMemoryChannelLayer()
+    return FanOutRedisPubSubChannelLayer(hosts=[request.getfixturevalue("redis_server")])
+
+
+async def test_a_channel_read_without_waiting_gives_its_messages_in_order_then_none(any_layer):
+    channel = await any_layer.new_channel()
+    await any_layer.group_add("watchers", channel)
+    try:
+        assert any_layer.receive_nowait(channel) is None
+        waiting = asyncio.create_task(wait_for_any(any_layer.inbox(channel)))
+        for number in (1, 2):
+            await any_layer.group_send("watchers", {"type": "stream.event", "text": str(number)})
+        await asyncio.wait_for(waiting, 2)
+        for _ in range(50):  # through Redis, the second may come a moment later
+            if any_layer.inbox(channel).qsize() == 2:
+                break
+            await asyncio.sleep(0.02)
+        assert any_layer.receive_nowait(channel) == {"type": "stream.event", "text": "1"}
+        assert any_layer.receive_nowait(channel) == {"type": "stream.event", "text": "2"}
+        assert any_layer.receive_nowait(channel) is None
+    finally:
+        await any_layer.flush()
+
+
+async def test_a_forgotten_channel_keeps_no_queue(any_layer):
+    channel = await any_layer.new_channel()
+    any_layer.inbox(channel)
+    any_layer.forget_channel(channel)
+    layer = any_layer._get_layer() if hasattr(any_layer, "_get_layer") else any_layer
+    assert channel not in layer.channels
+    await any_layer.flush()

@@ -2,11 +2,11 @@
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 from rest_framework.authtoken.models import Token
 
 from feed import services as feed_services
 from realtime_project.asgi import application
+from tests.communicator import DaphneCommunicator
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -15,7 +15,7 @@ async def connect(path, user=None):
     if user is not None:
         token = await database_sync_to_async(lambda: Token.objects.get_or_create(user=user)[0].key)()
         path += f"?token={token}"
-    communicator = WebsocketCommunicator(application, path)
+    communicator = DaphneCommunicator(application, path)
     assert (await communicator.connect())[0]
     return communicator
 

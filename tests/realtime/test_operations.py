@@ -1,7 +1,7 @@
 import pytest
-from channels.testing import WebsocketCommunicator
 
 from realtime_project.asgi import application
+from tests.communicator import DaphneCommunicator
 
 
 def test_healthz_answers(client):
@@ -36,7 +36,7 @@ async def test_metrics_count_open_connections(client, alice):
     from feed import services
 
     tweet = await database_sync_to_async(services.tweet_create)(author=alice, content="hi")
-    communicator = WebsocketCommunicator(application, f"/ws/engagement/{tweet.pk}")
+    communicator = DaphneCommunicator(application, f"/ws/engagement/{tweet.pk}")
     await communicator.connect()
     await communicator.receive_json_from()
     body = (await sync_to_async(client.get)("/metrics")).content.decode()
@@ -53,7 +53,7 @@ async def test_connection_log_lines_never_hold_the_token(alice, caplog):
 
     token = await database_sync_to_async(lambda: Token.objects.create(user=alice).key)()
     with caplog.at_level("INFO", logger="realtime_project.realtime.consumers"):
-        communicator = WebsocketCommunicator(application, f"/ws/notifications/{alice.pk}?token={token}")
+        communicator = DaphneCommunicator(application, f"/ws/notifications/{alice.pk}?token={token}")
         await communicator.connect()
         await communicator.disconnect()
     assert f"connected notifications /ws/notifications/{alice.pk} user={alice.pk}" in caplog.text

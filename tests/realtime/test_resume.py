@@ -10,6 +10,7 @@ from feed.consumers import FeedConsumer
 from notifications.consumers import NotificationConsumer
 from notifications.models import Notification
 from realtime_project.asgi import application
+from tests.communicator import DaphneCommunicator
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -25,7 +26,7 @@ def notify(recipient, actor, count=1):
 async def connect(path, user) -> WebsocketCommunicator:
     token = await database_sync_to_async(lambda: Token.objects.get_or_create(user=user)[0].key)()
     separator = "&" if "?" in path else "?"
-    communicator = WebsocketCommunicator(application, f"{path}{separator}token={token}")
+    communicator = DaphneCommunicator(application, f"{path}{separator}token={token}")
     assert (await communicator.connect())[0]
     return communicator
 

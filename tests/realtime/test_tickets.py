@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from realtime_project.asgi import application
 from realtime_project.realtime.models import WebSocketTicket
+from tests.communicator import DaphneCommunicator
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -21,7 +22,7 @@ def issue_ticket(api_for, user) -> str:
 
 
 async def open_notifications(user, ticket) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(application, f"/ws/notifications/{user.pk}?ticket={ticket}")
+    communicator = DaphneCommunicator(application, f"/ws/notifications/{user.pk}?ticket={ticket}")
     assert (await communicator.connect())[0]
     return communicator
 

@@ -2,8 +2,8 @@
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 
+from tests.communicator import DaphneCommunicator
 from trending import services
 from trending.consumers import TrendingConsumer
 
@@ -16,7 +16,7 @@ async def test_a_new_connection_gets_the_latest_snapshot(post):
     for _ in range(3):
         await database_sync_to_async(post)("#AI", at=minutes_ago(1))
     await database_sync_to_async(services.trending_refresh)(now=NOW, broadcast=False)
-    communicator = WebsocketCommunicator(TrendingConsumer.as_asgi(), "/ws/trending")
+    communicator = DaphneCommunicator(TrendingConsumer.as_asgi(), "/ws/trending")
     connected, _ = await communicator.connect()
     assert connected
     message = await communicator.receive_json_from()
