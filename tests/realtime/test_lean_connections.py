@@ -3,10 +3,15 @@
 
 import pytest
 from asgiref.compatibility import is_double_callable
+from autobahn.websocket.types import ConnectionRequest
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from twisted.internet.testing import StringTransport
 
-from realtime_project.realtime.daphne_memory import install_lean_connections
+from realtime_project.realtime.daphne_memory import (
+    HANDSHAKE_LEFTOVERS,
+    forget_handshake,
+    install_lean_connections,
+)
 from realtime_project.realtime.serverloop import ServerLoopMiddleware
 from trending.scheduler import PeriodicRecompute, PeriodicRecomputeApp
 
@@ -86,3 +91,20 @@ async def test_the_outer_middlewares_hand_on_the_inner_application_without_a_fra
         assert not is_double_callable(app)
         await app({"type": "websocket"}, None, None)
     assert inner.calls == ["websocket", "websocket"]
+
+
+def test_an_open_websocket_keeps_of_its_handshake_only_the_path_daphne_logs_at_close():
+    protocol, _ = connected_protocol(daphne_factory())
+    # As autobahn and Daphne leave them once the handshake is processed.
+    protocol.http_request_data = b"GET /ws/trending?ticket=t HTTP/1.1\r\n..."
+    protocol.http_response_data = "HTTP/1.1 101 Switching Protocols\r\n..."
+    protocol.http_headers = {"host": "example.org", "upgrade": "websocket"}
+    protocol.http_request_params = {"ticket": ["t"]}
+    protocol.request = ConnectionRequest(
+        "tcp:127.0.0.1:4000", protocol.http_headers, "example.org", "/ws/trending",
+        protocol.http_request_params, 13, None, [], [],
+    )
+    forget_handshake(protocol)
+    assert protocol.request.path == "/ws/trending"
+    assert not hasattr(protocol.request, "headers")
+    assert [getattr(protocol, name) for name in HANDSHAKE_LEFTOVERS] == [None] * len(HANDSHAKE_LEFTOVERS)
