@@ -23,6 +23,7 @@ from realtime_project.realtime.auth import (  # noqa: E402
 from realtime_project.realtime.daphne_access_log import install_query_free_access_log  # noqa: E402
 from realtime_project.realtime.daphne_memory import install_lean_connections  # noqa: E402
 from realtime_project.realtime.daphne_direct import install_direct_writes  # noqa: E402
+from realtime_project.realtime.daphne_timers import install_spread_timeout_checks  # noqa: E402
 from realtime_project.realtime.daphne_limits import install_daphne_limits  # noqa: E402
 from realtime_project.realtime.consumers import UnknownStreamConsumer  # noqa: E402
 from realtime_project.realtime.layer_watch import install_layer_watch  # noqa: E402
@@ -44,6 +45,7 @@ websocket_urlpatterns = [
 install_query_free_access_log()
 install_lean_connections()
 install_direct_writes()
+install_spread_timeout_checks()
 install_persistent_stream_connections()
 install_layer_watch()
 install_daphne_limits(

@@ -62,22 +62,7 @@ class Inbox:
 
     async def get(self):
         while not self._items:
-            getter = asyncio.get_running_loop().create_future()
-            if self._getters is None:
-                self._getters = []
-            self._getters.append(getter)
-            try:
-                await getter
-            except BaseException:
-                getter.cancel()
-                if self._getters and getter in self._getters:
-                    self._getters.remove(getter)
-                    if not self._getters:
-                        self._getters = None
-                if self._items and not getter.cancelled():
-                    # Woken for an item, then cancelled: let another getter have it.
-                    self._wake_next_getter()
-                raise
+            await wait_for_any(self)
         return self.get_nowait()
 
     def _wake_next_getter(self) -> None:
@@ -116,5 +101,6 @@ def _stop_waiting(waiter: asyncio.Future, inboxes: tuple, cancelled: bool) -> No
         if not inbox._getters:
             inbox._getters = None
         elif cancelled and inbox._items:
-            # Woken for an item, then cancelled: another getter may have it.
+            # Perhaps woken for an item, then cancelled: another getter may
+            # have it (a getter woken for nothing just waits again).
             inbox._wake_next_getter()
