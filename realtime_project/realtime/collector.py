@@ -1,10 +1,11 @@
 """The garbage collector of a server process holding thousands of connections.
 
-Each open WebSocket keeps about 110 objects the collector tracks (consumer,
-autobahn protocol, Twisted transport, scope, tasks): 1.1 million at 10,000
-connections. CPython collects its oldest generation whenever a quarter as
-many objects again have been promoted into it, and that collection walks
-all of them: measured at 10,000 idle connections (docs/PERFORMANCE.md),
+Each open WebSocket keeps about 80 objects the collector tracks (consumer,
+autobahn protocol, Twisted transport, scope, coroutine frames): 0.8
+million at 10,000 connections (1.1 million before item 14 of
+docs/PERFORMANCE.md). CPython collects its oldest generation whenever a
+quarter as many objects again have been promoted into it, and that
+collection walks all of them: measured at 10,000 idle connections (docs/PERFORMANCE.md),
 0.6-1 s with nothing delivered, about every 40 s, from the pings, pongs
 and timers that live just long enough to be promoted; and 15 such pauses,
 growing with the heap, while the connections arrived.

@@ -1,7 +1,8 @@
 """What Daphne keeps for each open WebSocket, made smaller.
 
-Measured with 3,000 idle engagement sockets (docs/PERFORMANCE.md), two of
-Daphne's per-connection costs are not needed once a WebSocket is open:
+Measured with idle engagement sockets (docs/PERFORMANCE.md, items 7 and
+14), what Daphne and autobahn keep per connection that an open WebSocket
+does not need:
 
 - Its input queue is an `asyncio.Queue` (3.3 KB even when empty, as it
   nearly always is). `Server.create_application` is the only place that
@@ -23,12 +24,9 @@ Daphne's per-connection costs are not needed once a WebSocket is open:
 - autobahn gives each protocol a `deque` for chopped and synchronous sends
   (760 bytes, empty), which neither Daphne nor this project make: it is
   created when such a send first needs it.
-
 - What only the handshake needed (the raw request and response, parsed
   headers and query parameters, autobahn's ConnectionRequest) stays on the
   protocol for the socket's life: it is dropped when the WebSocket opens.
-
-Measured at 2,000 idle engagement sockets (docs/PERFORMANCE.md).
 """
 
 import asyncio
