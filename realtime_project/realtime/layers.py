@@ -65,15 +65,22 @@ class FanOutInMemoryChannelLayer(InMemoryChannelLayer):
                     if joined and joined < joined_before:
                         members.pop(name, None)
 
+    def inbox(self, channel: str) -> Inbox:
+        """The queue of `channel`, made if it has none (an Inbox: Channels
+        builds an asyncio.Queue on every receive). StreamConsumer.serve
+        waits on it (inbox.wait_for_any) when receive_nowait has nothing."""
+        queue = self.channels.get(channel)
+        if queue is None:
+            queue = self.channels[channel] = Inbox(maxsize=self.get_capacity(channel))
+        return queue
+
     async def send(self, channel, message):
         assert isinstance(message, dict), "message is not a dict"
         self.require_valid_channel_name(channel)
         self._put(channel, message, time.time() + self.expiry)
 
     def _put(self, channel: str, message: dict, expires: float) -> None:
-        queue = self.channels.get(channel)
-        if queue is None:
-            queue = self.channels[channel] = Inbox(maxsize=self.get_capacity(channel))
+        queue = self.inbox(channel)
         try:
             queue.put_nowait((expires, dict(message)))
         except asyncio.QueueFull:
@@ -81,13 +88,10 @@ class FanOutInMemoryChannelLayer(InMemoryChannelLayer):
         delivery.note_queued(channel)
 
     async def receive(self, channel):
-        # Channels' own, with an Inbox for its asyncio.Queue (inbox.py), made
-        # only when the channel has none (Channels builds one on every call).
+        # Channels' own, with the channel's Inbox for its asyncio.Queue.
         self.require_valid_channel_name(channel)
         self._clean_expired()
-        queue = self.channels.get(channel)
-        if queue is None:
-            queue = self.channels[channel] = Inbox(maxsize=self.get_capacity(channel))
+        queue = self.inbox(channel)
         try:
             _, message = await queue.get()
         finally:
@@ -96,14 +100,6 @@ class FanOutInMemoryChannelLayer(InMemoryChannelLayer):
         return message
 
     # --- A local channel read without a task (StreamConsumer.serve) ------
-
-    def inbox(self, channel: str) -> Inbox:
-        """The queue of `channel`, made if it has none: to wait on
-        (inbox.wait_for_any) when receive_nowait has nothing."""
-        queue = self.channels.get(channel)
-        if queue is None:
-            queue = self.channels[channel] = Inbox(maxsize=self.get_capacity(channel))
-        return queue
 
     def receive_nowait(self, channel: str) -> dict | None:
         """The next message for `channel`, or None: receive() without waiting."""
