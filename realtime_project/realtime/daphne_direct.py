@@ -12,6 +12,11 @@ does not take goes to Twisted's buffer as before.
 
 Everything else about a send is kept: the limits of daphne_limits (a slow
 reader is closed with 4429, nothing is written to a closing socket).
+
+`watch_plain` goes one step further for delivery.py: it holds the kernel
+socket of an open WebSocket with nothing buffered in a table, and a
+subclass of Twisted's transport takes it out again the moment that stops
+being true, so that a broadcast needs no check per receiver.
 """
 
 import functools
@@ -23,6 +28,7 @@ from twisted.internet.tcp import Server
 from .daphne_limits import may_send, queued_bytes
 
 OPEN = WebSocketProtocol.STATE_OPEN
+CLOSE_OPCODE = 0x8
 
 
 def daphne_socket(send):
@@ -84,7 +90,7 @@ def writable_now(transport) -> bool:
     wrapper, which hands unknown attributes through to the TCP connection
     beneath: writing there would put the frame on the wire unencrypted."""
     return (
-        type(transport) is Server
+        type(transport) in PLAIN_TCP
         and not transport.TLS
         and transport.connected
         and not transport.disconnecting
@@ -121,6 +127,77 @@ def write_now(transport, data: bytes) -> None:
         transport.write(data)
 
 
+class WatchedServer(Server):
+    """Twisted's server-side TCP transport, watched by `watch_plain`: every
+    way it can stop being plain (data buffered, TLS started, closing, lost)
+    first takes its socket out of the table that holds it."""
+
+    def write(self, data):
+        unwatch(self)
+        super().write(data)
+
+    def writeSequence(self, iovec):
+        unwatch(self)
+        super().writeSequence(iovec)
+
+    def startTLS(self, *args, **kwargs):
+        unwatch(self)
+        return super().startTLS(*args, **kwargs)
+
+    def loseConnection(self):
+        unwatch(self)
+        return super().loseConnection()
+
+    def loseWriteConnection(self):
+        unwatch(self)
+        return super().loseWriteConnection()
+
+    def abortConnection(self):
+        unwatch(self)
+        return super().abortConnection()
+
+    def connectionLost(self, reason):
+        unwatch(self)
+        return super().connectionLost(reason)
+
+
+PLAIN_TCP = (Server, WatchedServer)
+
+# Watched transport -> (table, key): where its socket is held.
+_watched: dict = {}
+
+
+def watch_plain(protocol, table: dict, key) -> bool:
+    """Put the kernel socket of a Daphne WebSocket in `table[key]` if a frame
+    may go to it with no check at all: the WebSocket is open and nothing is
+    buffered ahead (`writable_now`). It stays there only while that holds:
+    its transport takes it out before it buffers anything, closes or is
+    lost, and a close frame sent takes it out too (install_direct_writes).
+    Return whether it is there.
+
+    This is what lets delivery.py write a broadcast to most of its receivers
+    without reading the consumer, the protocol and the transport of each
+    (docs/PERFORMANCE.md, item 16)."""
+    if protocol.state != OPEN:
+        return False
+    transport = protocol.transport
+    if not writable_now(transport):
+        return False
+    if type(transport) is Server:
+        transport.__class__ = WatchedServer
+    _watched[transport] = (table, key)
+    table[key] = transport.socket
+    return True
+
+
+def unwatch(transport) -> None:
+    """Take the transport's socket out of the table `watch_plain` put it in."""
+    entry = _watched.pop(transport, None)
+    if entry is not None:
+        table, key = entry
+        table.pop(key, None)
+
+
 def install_direct_writes() -> None:
     """Have every frame of an open Daphne WebSocket go out through
     write_now: Daphne's pings (one per connection every 20 s: at 5,000
@@ -135,6 +212,9 @@ def install_direct_writes() -> None:
         if sync or chopsize or self.send_queue or self.state != self.STATE_OPEN:
             # Autobahn's own paths: the handshake, and chopped or queued data.
             return buffered_send_data(self, data, sync, chopsize)
+        if data and data[0] & 0x0F == CLOSE_OPCODE:
+            # Nothing may follow a close frame: no more plain writes.
+            unwatch(self.transport)
         write_now(self.transport, data)
         self.trafficStats.outgoingOctetsWireLevel += len(data)
 

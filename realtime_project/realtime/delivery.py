@@ -10,6 +10,11 @@ for a group, write it straight to each local consumer's socket, in one
 pass: the frame is built once (autobahn's prepared message) and written to
 every socket.
 
+Most receivers are *plain* (`_plain`): their kernel socket is held in a
+table and a broadcast goes to it with one lookup and the system call; the
+conditions for that are checked when a socket is put in the table, and
+whatever ends them takes it out. The others are checked one by one.
+
 A consumer takes messages this way only once it is *ready* (its connect(),
 replay and snapshot are sent) and while nothing of its own is queued (its
 `backlog`): a message queued earlier is still sent first, so a stream's
@@ -20,7 +25,7 @@ server than Daphne nothing is ready, and everything goes through the queue.
 import asyncio
 from collections.abc import Iterable
 
-from .daphne_direct import prepared_frame, send_prepared_now
+from .daphne_direct import prepared_frame, send_prepared_now, watch_plain
 from .metrics import BROADCAST_LATENCY, count_delivered
 
 STREAM_EVENT = "stream.event"
@@ -29,6 +34,15 @@ STREAM_EVENT = "stream.event"
 _tracked: dict = {}
 # channel name -> consumer, for those that may be written to directly.
 _ready: dict = {}
+# channel name -> kernel socket, for the ready consumers whose every
+# broadcast may go to the socket with no check but the excluded sender:
+# nothing queued, no replayed rows, an open WebSocket with nothing
+# buffered. Reading the consumer, protocol and transport of each receiver
+# to check that cost more than the send itself (docs/PERFORMANCE.md,
+# item 16), so it is checked when a socket is put here, and whatever ends
+# it takes the socket out: note_queued, forget, and daphne_direct's
+# watched transport (buffered data, a close frame, closing, lost).
+_plain: dict = {}
 # The loop those consumers' sockets belong to: a layer called from another
 # loop (a thread of its own) must not touch them.
 _loop: asyncio.AbstractEventLoop | None = None
@@ -50,11 +64,14 @@ def ready(consumer) -> None:
     if consumer.channel_name in _tracked:
         _ready[consumer.channel_name] = consumer
         _loop = asyncio.get_running_loop()
+        if not consumer.backlog and not consumer.replayed_ids:
+            watch_plain(consumer.socket, _plain, consumer.channel_name)
 
 
 def forget(consumer) -> None:
     _tracked.pop(consumer.channel_name, None)
     _ready.pop(consumer.channel_name, None)
+    _plain.pop(consumer.channel_name, None)
 
 
 def note_queued(channel: str) -> None:
@@ -62,6 +79,7 @@ def note_queued(channel: str) -> None:
     consumer = _tracked.get(channel)
     if consumer is not None:
         consumer.backlog += 1
+        _plain.pop(channel, None)
 
 
 def any_ready(channels: Iterable[str]) -> bool:
@@ -74,7 +92,9 @@ def deliver(channels: Iterable[str], message: dict, now: float | None = None) ->
     if message.get("type") != STREAM_EVENT or not _ready or not _on_sockets_loop():
         return list(channels)
     frames: dict = {}
-    prepared = None
+    prepared = prepared_frame(message["text"], frames)
+    data = prepared.payloadHybi
+    size = len(data)
     # Who may get the text as it is, without asking the consumer: anyone
     # but the sender it excludes and, for a message of rows, a consumer
     # whose replay sent some rows already (the common case of
@@ -82,21 +102,33 @@ def deliver(channels: Iterable[str], message: dict, now: float | None = None) ->
     exclude = message.get("exclude")
     of_rows = bool(message.get("ids"))
     left, delivered = [], 0
-    ready = _ready.get
-    # Once per receiver of every broadcast: kept to a few attribute reads
-    # and one call in the common case (docs/PERFORMANCE.md).
+    plain, ready = _plain.get, _ready.get
+    # Once per receiver of every broadcast: for a plain socket one lookup
+    # and the system call; the others are checked one by one.
     for channel in channels:
+        sock = plain(channel)
+        if sock is not None and channel != exclude:
+            try:
+                sent = sock.send(data)
+            except OSError:  # would block, or lost: Twisted's write sorts it out
+                sent = 0
+            if sent != size:
+                # What the kernel did not take goes to Twisted's buffer
+                # (which takes the socket out of _plain).
+                _ready[channel].socket.transport.write(data[sent:])
+            delivered += 1
+            continue
         consumer = ready(channel)
         if consumer is None or consumer.backlog:
             left.append(channel)
         elif channel == exclude or not consumer.is_open or (of_rows and consumer.replayed_ids):
             if consumer.deliver_now(message, frames):
                 delivered += 1
-        else:
-            if prepared is None:
-                prepared = prepared_frame(message["text"], frames)
-            if send_prepared_now(consumer.socket, prepared):
-                delivered += 1
+        elif send_prepared_now(consumer.socket, prepared):
+            delivered += 1
+            if not consumer.replayed_ids:
+                # Plain again (say, Twisted has written out what it held).
+                watch_plain(consumer.socket, _plain, channel)
     if delivered:
         # Once per group message, not per receiver: metrics cost microseconds.
         count_delivered(message.get("kind", ""), delivered)

@@ -88,6 +88,9 @@ class Reactor:
     def removeWriter(self, writer):
         self.writers.discard(writer)
 
+    def callLater(self, delay, function, *args, **kwargs):
+        pass  # an aborted connection's connectionLost: not needed here
+
 
 def tcp_connection():
     """A Twisted server-side TCP transport on a real loopback connection,
