@@ -12,6 +12,7 @@ test_direct_writes.py.
 import asyncio
 import json
 import threading
+from contextlib import contextmanager
 
 import pytest
 
@@ -60,21 +61,30 @@ class Receiver:
         return [frame[2:].decode() for frame in self.socket.transport.frames] + self.handled
 
 
-@pytest.fixture
-def receivers():
-    made: list[Receiver] = []
+@contextmanager
+def registered():
+    """Register receivers with delivery.py as consumers do (track, then
+    ready); forget them all at the end."""
+    made: list = []
 
-    def make(name: str, *, ready: bool = True) -> Receiver:
-        receiver = Receiver(name)
+    def register(receiver, *, ready: bool = True):
         delivery.track(receiver)
         if ready:
             delivery.ready(receiver)
         made.append(receiver)
         return receiver
 
-    yield make
-    for receiver in made:
-        delivery.forget(receiver)
+    try:
+        yield register
+    finally:
+        for receiver in made:
+            delivery.forget(receiver)
+
+
+@pytest.fixture
+def receivers():
+    with registered() as register:
+        yield lambda name, *, ready=True: register(Receiver(name), ready=ready)
 
 
 async def test_ready_receivers_are_written_at_once_and_the_rest_left_to_queue(receivers):

@@ -11,14 +11,10 @@ from twisted.python.failure import Failure
 from realtime_project.realtime import delivery
 from realtime_project.realtime.daphne_direct import install_direct_writes, unwatch, watch_plain
 
+from . import test_delivery
 from .test_direct_writes import WebSocket, read_all, tcp_connection
 
 EVENT = {"type": "stream.event", "kind": "engagement_update", "text": '{"type": "engagement_update"}'}
-
-
-def frame_text(data: bytes) -> str:
-    assert data[1] < 126, "small frames only"
-    return data[2:].decode()
 
 
 @pytest.fixture
@@ -110,40 +106,20 @@ def test_a_close_frame_ends_plain_writes_to_its_socket(plain_table):
 # --- delivery.deliver over plain sockets --------------------------------------
 
 
-class Receiver:
-    """What delivery reads of a consumer, over a real Twisted transport."""
+class Receiver(test_delivery.Receiver):
+    """A consumer as delivery reads it, over a real Twisted transport."""
 
-    def __init__(self, name: str, websocket):
-        self.channel_name = name
-        self.backlog = 0
-        self.is_open = True
-        self.replayed_ids: frozenset[str] = frozenset()
-        self.socket = websocket
-        self.handled: list[str] = []
-
-    def deliver_now(self, event, frames) -> bool:
-        self.handled.append(event["text"])
-        return True
+    def __init__(self, name: str, websocket, client, reactor, replayed: frozenset):
+        super().__init__(name)
+        self.socket, self.client, self.reactor = websocket, client, reactor
+        self.replayed_ids = replayed
 
 
 @pytest.fixture
 def receivers(plain_table):
     _, open_websocket = plain_table
-    made = []
-
-    def make(name: str, *, replayed: frozenset = frozenset()):
-        websocket, client, reactor = open_websocket()
-        receiver = Receiver(name, websocket)
-        receiver.replayed_ids = replayed
-        receiver.client, receiver.reactor = client, reactor
-        delivery.track(receiver)
-        delivery.ready(receiver)
-        made.append(receiver)
-        return receiver
-
-    yield make
-    for receiver in made:
-        delivery.forget(receiver)
+    with test_delivery.registered() as register:
+        yield lambda name, *, replayed=frozenset(): register(Receiver(name, *open_websocket(), replayed))
 
 
 def event(text: str, **extra) -> dict:
