@@ -3,6 +3,7 @@ import asyncio
 import pytest
 import redis
 
+from realtime_project.realtime import layers
 from realtime_project.realtime.inbox import wait_for_any
 from realtime_project.realtime.layers import FanOutInMemoryChannelLayer, FanOutRedisPubSubChannelLayer
 
@@ -122,6 +123,30 @@ async def test_a_named_channel_received_in_redis_still_gets_sends_from_elsewhere
     finally:
         await worker.flush()
         await sender.flush()
+
+
+async def test_the_first_message_after_a_quiet_spell_does_not_wait_for_the_idle_poll(redis_server, monkeypatch):
+    # With nothing subscribed, channels-redis' receiving loop slept 0.1 s at a
+    # time, so the first message to a new subscriber waited up to that long.
+    # A poll of 30 s makes any such wait fail the 2 s below.
+    monkeypatch.setattr(layers, "IDLE_POLL_SECONDS", 30)
+    layer = FanOutRedisPubSubChannelLayer(hosts=[redis_server])
+    publisher = FanOutRedisPubSubChannelLayer(hosts=[redis_server])
+    try:
+        first = await layer.new_channel()
+        await layer.group_add("first", first)
+        await publisher.group_send("first", {"type": "stream.event", "text": "one"})
+        assert await asyncio.wait_for(layer.receive(first), 2) == {"type": "stream.event", "text": "one"}
+
+        await layer.group_discard("first", first)  # nothing subscribed now
+        await asyncio.sleep(0.2)  # the receiving loop is idle
+        second = await layer.new_channel()
+        await layer.group_add("second", second)
+        await publisher.group_send("second", {"type": "stream.event", "text": "two"})
+        assert await asyncio.wait_for(layer.receive(second), 2) == {"type": "stream.event", "text": "two"}
+    finally:
+        await layer.flush()
+        await publisher.flush()
 
 
 @pytest.fixture(params=["in-memory", "redis"])
