@@ -47,6 +47,8 @@ def broadcast_payload() -> bytes:
 class Server:
     def __init__(self):
         self.sockets: set[asyncio.Transport] = set()
+        self.writes = 0  # broadcasts, and the time spent writing them
+        self.write_seconds = 0.0
 
 
 class Connection(asyncio.Protocol):
@@ -71,6 +73,9 @@ class Connection(asyncio.Protocol):
             path = head[0].split(" ")[1]
             if path.startswith("/broadcast"):
                 self.broadcast()
+                return
+            if path.startswith("/metrics"):
+                self.metrics()
                 return
             key = headers.get("sec-websocket-key", "").encode()
             accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
@@ -98,9 +103,25 @@ class Connection(asyncio.Protocol):
 
     def broadcast(self):
         data = frame(broadcast_payload())  # encoded once, written N times
+        started = time.perf_counter()
         for transport in self.server.sockets:
             transport.write(data)
+        self.server.writes += 1
+        self.server.write_seconds += time.perf_counter() - started
         self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        self.transport.close()
+
+    def metrics(self):
+        # The two series of the product's realtime_fanout_write_seconds that
+        # bench/fanout.py reads.
+        body = (
+            f"realtime_fanout_write_seconds_count {self.server.writes}\n"
+            f"realtime_fanout_write_seconds_sum {self.server.write_seconds}\n"
+        ).encode()
+        self.transport.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+            b"Connection: close\r\n\r\n" % len(body) + body
+        )
         self.transport.close()
 
     def connection_lost(self, exc):

@@ -23,10 +23,11 @@ server than Daphne nothing is ready, and everything goes through the queue.
 """
 
 import asyncio
+import time
 from collections.abc import Iterable
 
 from .daphne_direct import prepared_frame, send_prepared_now, watch_plain
-from .metrics import BROADCAST_LATENCY, count_delivered
+from .metrics import BROADCAST_LATENCY, FANOUT_WRITE_SECONDS, count_delivered
 
 STREAM_EVENT = "stream.event"
 
@@ -103,6 +104,7 @@ def deliver(channels: Iterable[str], message: dict, now: float | None = None) ->
     of_rows = bool(message.get("ids"))
     left, delivered = [], 0
     plain, ready = _plain.get, _ready.get
+    started = time.perf_counter()
     # Once per receiver of every broadcast: for a plain socket one lookup
     # and the system call; the others are checked one by one.
     for channel in channels:
@@ -131,6 +133,8 @@ def deliver(channels: Iterable[str], message: dict, now: float | None = None) ->
                 watch_plain(consumer.socket, _plain, channel)
     if delivered:
         # Once per group message, not per receiver: metrics cost microseconds.
+        if delivered > 1:
+            FANOUT_WRITE_SECONDS.observe(time.perf_counter() - started)
         count_delivered(message.get("kind", ""), delivered)
         if "sent_at" in message and now is not None:
             BROADCAST_LATENCY.observe(max(0.0, now - message["sent_at"]))

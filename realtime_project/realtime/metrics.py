@@ -35,6 +35,13 @@ BROADCAST_LATENCY = Histogram(
     "From a broadcast leaving its service to its delivery on a socket",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+# The server's own part of a broadcast, whatever its clients do with it: the
+# time from the first write to the last (bench/fanout.py reads its mean).
+FANOUT_WRITE_SECONDS = Histogram(
+    "realtime_fanout_write_seconds",
+    "Time to write one group message to every socket of this process ready for it (two or more)",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
 CHANNEL_LAYER_ERRORS = Counter(
     "realtime_channel_layer_errors_total", "Broadcasts the channel layer failed to take"
 )

@@ -6,6 +6,7 @@ transports."""
 
 import pytest
 from daphne.ws_protocol import WebSocketProtocol
+from prometheus_client import REGISTRY
 from twisted.python.failure import Failure
 
 from realtime_project.realtime import delivery
@@ -193,3 +194,17 @@ async def test_a_forgotten_consumer_is_no_longer_written_to(receivers):
     receiver.client.settimeout(0.2)
     with pytest.raises(OSError):  # a timeout: nothing arrives
         receiver.client.recv(100)
+
+
+@pytest.mark.asyncio
+async def test_the_time_to_write_a_fan_out_is_observed_once_per_message_to_two_or_more_sockets(receivers):
+    def written():
+        return REGISTRY.get_sample_value("realtime_fanout_write_seconds_count") or 0
+
+    first, second = receivers("first"), receivers("second")
+    before = written()
+    assert delivery.deliver(["first", "second"], event('"both"')) == []
+    assert written() == before + 1
+    assert delivery.deliver(["first"], event('"one"')) == []
+    assert written() == before + 1, "a message to one socket is not a fan-out"
+    assert read_all(second.client, second.socket.transport, second.reactor, 8) == b'\x81\x06"both"'
