@@ -20,6 +20,7 @@ from realtime_project.realtime.auth import (  # noqa: E402
     AllowedHostsOriginValidator,
     StreamAuthMiddleware,
 )
+from realtime_project.realtime.autobahn_debug_log import install_lazy_debug_formatting  # noqa: E402
 from realtime_project.realtime.daphne_access_log import install_query_free_access_log  # noqa: E402
 from realtime_project.realtime.daphne_memory import install_lean_connections  # noqa: E402
 from realtime_project.realtime.daphne_direct import install_direct_writes  # noqa: E402
@@ -43,6 +44,7 @@ websocket_urlpatterns = [
 ]
 
 install_query_free_access_log()
+install_lazy_debug_formatting()
 install_lean_connections()
 install_direct_writes()
 install_spread_timeout_checks()
