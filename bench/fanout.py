@@ -417,7 +417,10 @@ def rounds_of(generator: LoadGenerator, server: Server, trigger, rounds: int, sp
         "client_cpu_us_per_message": round(load_cpu / delivered * 1e6, 2) if delivered else None,
         # The server's own time to write a round to all N sockets, which the
         # clients' speed does not bound (all_received_ms includes their
-        # reading); "count" says how many fan-outs the mean is over.
+        # reading); "count" says how many fan-outs the mean is over. It
+        # times what delivery writes at once: here every client is
+        # subscribed and idle before the rounds, so that is all N (a
+        # receiver with messages queued would be written later, untimed).
         "server_write_ms": fanout_write_mean(writes_before, writes_after),
     }
 

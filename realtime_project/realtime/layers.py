@@ -15,7 +15,6 @@ receive_nowait, forget_channel: see StreamConsumer.serve).
 """
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -33,9 +32,6 @@ from . import delivery
 from .inbox import Inbox
 
 CLEAN_INTERVAL_SECONDS = 1.0
-# How long the Redis receiving loop waits for a first subscription before it
-# looks again (a subscription wakes it at once; this is only a safety net).
-IDLE_POLL_SECONDS = 0.1
 
 logger = logging.getLogger(__name__)
 
@@ -156,7 +152,11 @@ class _OnePassShard(RedisSingleShardConnection):
         # before the first SUBSCRIBE, and after a spell with no subscriber
         # (the last socket of a process closed) the first message to the next
         # one waited up to 100 ms (the benchmark's action-to-screen p99 was
-        # 99 ms through Redis, against 11-17 ms embedded).
+        # 99 ms through Redis, against 11-17 ms embedded). Only subscribe()
+        # makes the connection subscribed again (redis-py's reconnection
+        # restores subscriptions it still has), so the wait needs no timeout;
+        # a bare wait also lets flush() cancel the loop at any moment
+        # (asyncio.wait_for of Python 3.11 can swallow a cancellation).
         while True:
             try:
                 if self._pubsub and self._pubsub.subscribed:
@@ -164,8 +164,7 @@ class _OnePassShard(RedisSingleShardConnection):
                     self._receive_message(message)
                 else:
                     self._subscribed.clear()
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(self._subscribed.wait(), IDLE_POLL_SECONDS)
+                    await self._subscribed.wait()
             except (asyncio.CancelledError, asyncio.TimeoutError, GeneratorExit):
                 raise
             except BaseException:

@@ -3,7 +3,6 @@ import asyncio
 import pytest
 import redis
 
-from realtime_project.realtime import layers
 from realtime_project.realtime.inbox import wait_for_any
 from realtime_project.realtime.layers import FanOutInMemoryChannelLayer, FanOutRedisPubSubChannelLayer
 
@@ -125,11 +124,10 @@ async def test_a_named_channel_received_in_redis_still_gets_sends_from_elsewhere
         await sender.flush()
 
 
-async def test_the_first_message_after_a_quiet_spell_does_not_wait_for_the_idle_poll(redis_server, monkeypatch):
+async def test_the_first_message_after_a_quiet_spell_wakes_the_idle_receiving_loop(redis_server):
     # With nothing subscribed, channels-redis' receiving loop slept 0.1 s at a
     # time, so the first message to a new subscriber waited up to that long.
-    # A poll of 30 s makes any such wait fail the 2 s below.
-    monkeypatch.setattr(layers, "IDLE_POLL_SECONDS", 30)
+    # Ours waits for the next subscription, which wakes it at once.
     layer = FanOutRedisPubSubChannelLayer(hosts=[redis_server])
     publisher = FanOutRedisPubSubChannelLayer(hosts=[redis_server])
     try:
@@ -138,8 +136,15 @@ async def test_the_first_message_after_a_quiet_spell_does_not_wait_for_the_idle_
         await publisher.group_send("first", {"type": "stream.event", "text": "one"})
         assert await asyncio.wait_for(layer.receive(first), 2) == {"type": "stream.event", "text": "one"}
 
-        await layer.group_discard("first", first)  # nothing subscribed now
-        await asyncio.sleep(0.2)  # the receiving loop is idle
+        await layer.group_discard("first", first)
+        shard = layer._get_layer()._shards[0]
+        for _ in range(100):  # until the loop has read the unsubscription
+            if not shard._pubsub.subscribed and shard._subscribed._waiters:
+                break
+            await asyncio.sleep(0.02)
+        assert not shard._pubsub.subscribed, "nothing is subscribed now"
+        assert shard._subscribed._waiters, "the receiving loop waits for a subscription, not a timer"
+
         second = await layer.new_channel()
         await layer.group_add("second", second)
         await publisher.group_send("second", {"type": "stream.event", "text": "two"})
