@@ -54,7 +54,8 @@ async def connected(stack: AsyncExitStack, server, path: str, token=None, **kwar
 
 async def test_actions_through_either_process_reach_clients_on_both(cluster):
     a, b = cluster.servers[:2]
-    author, fan = a.register(), b.register()
+    # Two followers: a post goes to their feeds as one message to many groups.
+    author, fan, other_fan = a.register(), b.register(), a.register()
     tweet = a.post_tweet(author, "watched from two processes")
     async with AsyncExitStack() as stack:
         inboxes, watchers, feeds = [], [], []
@@ -65,15 +66,19 @@ async def test_actions_through_either_process_reach_clients_on_both(cluster):
             await ping(inbox)
             watcher = await connected(stack, server, f"/ws/engagement/{tweet['tweet_id']}")
             assert_engagement_update(await recv_data(watcher, "engagement_update"), tweet)
-            feed = await connected(stack, server, f"/ws/feed/{fan.user_id}", fan.token)
-            await ping(feed)
+            for follower in (fan, other_fan):
+                feed = await connected(stack, server, f"/ws/feed/{follower.user_id}", follower.token)
+                await ping(feed)
+                feeds.append(feed)
             inboxes.append(inbox)
             watchers.append(watcher)
-            feeds.append(feed)
 
         b.follow(fan, author)
         for inbox in inboxes:
             await next_notification(inbox, kind="FOLLOW", actor=fan, tweet=None)
+        a.follow(other_fan, author)
+        for inbox in inboxes:
+            await next_notification(inbox, kind="FOLLOW", actor=other_fan, tweet=None)
         a.engage(fan, tweet, "like")
         for inbox in inboxes:
             await next_notification(inbox, kind="LIKE", actor=fan, tweet=tweet)

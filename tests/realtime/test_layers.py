@@ -3,6 +3,7 @@ import asyncio
 import pytest
 import redis
 
+from realtime_project.realtime import layers
 from realtime_project.realtime.inbox import wait_for_any
 from realtime_project.realtime.layers import FanOutInMemoryChannelLayer, FanOutRedisPubSubChannelLayer
 
@@ -91,14 +92,18 @@ async def test_group_membership_older_than_group_expiry_ends():
 
 
 async def test_consumer_channels_stay_local_and_only_groups_are_subscribed_in_redis(redis_server):
-    # One Redis subscription per group and process, none per connection.
+    # One Redis subscription per group and process (and one for messages to
+    # many groups at once), none per connection.
     layer = FanOutRedisPubSubChannelLayer(hosts=[redis_server], prefix="local-test")
     channels = [await layer.new_channel() for _ in range(3)]
     for channel in channels:
         await layer.group_add("watchers", channel)
     try:
         subscribed = redis.Redis.from_url(redis_server).pubsub_channels("local-test*")
-        assert [name.decode() for name in subscribed] == ["local-test__group__watchers"]
+        assert sorted(name.decode() for name in subscribed) == [
+            "local-test__group__watchers",
+            "local-test__many_groups__",
+        ]
         await layer.send(channels[0], {"type": "stream.event", "text": "to you"})
         assert await asyncio.wait_for(layer.receive(channels[0]), 2) == {"type": "stream.event", "text": "to you"}
         await layer.group_send("watchers", {"type": "stream.event", "text": "to all"})
@@ -106,6 +111,35 @@ async def test_consumer_channels_stay_local_and_only_groups_are_subscribed_in_re
             assert await asyncio.wait_for(layer.receive(channel), 2) == {"type": "stream.event", "text": "to all"}
     finally:
         await layer.flush()
+
+
+async def test_a_message_to_many_groups_reaches_their_members_in_another_process_in_chunks(
+    redis_server, monkeypatch
+):
+    monkeypatch.setattr(layers, "MANY_GROUPS_PER_MESSAGE", 2)  # 5 groups: 3 Redis messages
+    receiver = FanOutRedisPubSubChannelLayer(hosts=[redis_server])
+    sender = FanOutRedisPubSubChannelLayer(hosts=[redis_server])
+    members = {}
+    for number in range(5):
+        members[number] = await receiver.new_channel()
+        await receiver.group_add(f"feed.user.{number}", members[number])
+    outsider = await receiver.new_channel()
+    await receiver.group_add("feed.user.99", outsider)
+    try:
+        await sender.group_send_many(
+            [f"feed.user.{number}" for number in range(5)], {"type": "stream.event", "text": "new tweet", "ids": ["7"]}
+        )
+        for channel in members.values():
+            assert await asyncio.wait_for(receiver.receive(channel), 2) == {
+                "type": "stream.event",
+                "text": "new tweet",
+                "ids": ["7"],
+            }
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(receiver.receive(outsider), 0.3)
+    finally:
+        await receiver.flush()
+        await sender.flush()
 
 
 async def test_a_named_channel_received_in_redis_still_gets_sends_from_elsewhere(redis_server):
