@@ -113,6 +113,25 @@ async def test_consumer_channels_stay_local_and_only_groups_are_subscribed_in_re
         await layer.flush()
 
 
+async def test_the_layer_subscribes_over_resp2_unless_its_host_asks_for_another_protocol(redis_server):
+    # RESP3 costs a debug string of each message's payload in redis-py 8.
+    default = FanOutRedisPubSubChannelLayer(hosts=[redis_server], prefix="resp-default")
+    chosen = FanOutRedisPubSubChannelLayer(hosts=[{"address": redis_server, "protocol": 3}], prefix="resp-chosen")
+    try:
+        watchers = {}
+        for layer in (default, chosen):
+            watchers[layer] = await layer.new_channel()
+            await layer.group_add("watchers", watchers[layer])
+        subscribers = [client for client in redis.Redis.from_url(redis_server).client_list() if client["sub"] != "0"]
+        assert sorted(client["resp"] for client in subscribers) == ["2", "3"]
+        for layer in (default, chosen):
+            await layer.group_send("watchers", {"type": "stream.event", "text": "delivered"})
+            assert await asyncio.wait_for(layer.receive(watchers[layer]), 2) == {"type": "stream.event", "text": "delivered"}
+    finally:
+        for layer in (default, chosen):
+            await layer.flush()
+
+
 async def test_a_message_to_many_groups_reaches_their_members_in_another_process_in_chunks(
     redis_server, monkeypatch
 ):
