@@ -153,7 +153,7 @@ class _OnePassShard(RedisSingleShardConnection):
         # default, where each pub/sub message goes through a push handler
         # that builds "Push response: " + str(message) for a debug log
         # whether or not it is logged: the payload's repr, per message.
-        # redis-py alone took 13-16 us a message as RESP2 against 18-26 as
+        # redis-py alone took 16-24 us a message as RESP2 against 26-28 as
         # RESP3 (python -m bench.redis_protocol); nothing here uses RESP3.
         super().__init__({"protocol": 2, **host}, channel_layer)
         self._subscribed = asyncio.Event()
@@ -203,11 +203,8 @@ class _OnePassShard(RedisSingleShardConnection):
         if name == layer.many_groups_channel:
             layer.receive_for_many_groups(data)
             return
-        local = [channel for channel in layer.groups.get(name, ()) if channel in layer.channels]
-        if local and delivery.any_ready(local):
-            local = delivery.deliver(local, layer.channel_layer.deserialize(data), now=time.time())
-        for channel in local:
-            layer.queue_locally(channel, data)
+        members = [channel for channel in layer.groups.get(name, ()) if channel in layer.channels]
+        layer.deliver_to_members(members, data)
 
 
 class _OnePassLoopLayer(RedisPubSubLoopLayer):
@@ -240,12 +237,18 @@ class _OnePassLoopLayer(RedisPubSubLoopLayer):
             for channel in groups.get(self._get_group_channel_name(group), ())
             if channel in self.channels
         ]
-        if local and delivery.any_ready(local):
-            local = delivery.deliver(local, message, now=time.time())
-        if local:
-            queued = self.channel_layer.serialize(message)
-            for channel in local:
-                self.queue_locally(channel, queued)
+        self.deliver_to_members(local, self.channel_layer.serialize(message), message)
+
+    def deliver_to_members(self, members: list[str], data: bytes, message: dict | None = None) -> None:
+        """Write a group message (`data`, or `message` already decoded) at once
+        to the local `members` ready for it, decoded once for all of them;
+        queue it for the others, serialized, as channels-redis queues."""
+        if members and delivery.any_ready(members):
+            if message is None:
+                message = self.channel_layer.deserialize(data)
+            members = delivery.deliver(members, message, now=time.time())
+        for channel in members:
+            self.queue_locally(channel, data)
 
     async def _subscribe_to_channel(self, channel):
         # channels-redis' own, with an Inbox for its asyncio.Queue (inbox.py).
