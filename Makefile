@@ -35,11 +35,12 @@ frontend: frontend/node_modules/.package-lock.json
 
 # Daphne's listen backlog is 50 unless its endpoint says otherwise: a burst
 # of reconnects (a deploy, a network blip) would see refused connections.
+# A laptop's server: DEBUG on (settings.py defaults it off) unless the shell says otherwise.
 run: install frontend
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PY) manage.py seed_demo
-	$(VENV)/bin/daphne -e tcp:port=$(PORT):interface=127.0.0.1:backlog=1024 realtime_project.asgi:application
+	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(PY) manage.py collectstatic --noinput --verbosity 0
+	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo
+	DEBUG=$${DEBUG:-1} $(VENV)/bin/daphne -e tcp:port=$(PORT):interface=127.0.0.1:backlog=1024 realtime_project.asgi:application
 
 # The suite runs on SQLite (everything), then the database-backed tests
 # again on PostgreSQL (this machine kind starts it; TEST_DATABASE_URL overrides).

@@ -15,6 +15,7 @@ from django.urls import re_path  # noqa: E402
 from engagement.consumers import EngagementConsumer  # noqa: E402
 from feed.consumers import FeedConsumer  # noqa: E402
 from notifications.consumers import NotificationConsumer  # noqa: E402
+from realtime_project.realtime.client_address import ClientAddressMiddleware  # noqa: E402
 from realtime_project.realtime.collector import tune_garbage_collector  # noqa: E402
 from realtime_project.realtime.auth import (  # noqa: E402
     AllowedHostsOriginValidator,
@@ -59,13 +60,15 @@ install_daphne_limits(
 # (trending/scheduler.py); importing this module starts nothing.
 application = with_periodic_recompute(
     ServerLoopMiddleware(
-        ProtocolTypeRouter(
-            {
-                "http": django_http,
-                "websocket": AllowedHostsOriginValidator(
-                    StreamAuthMiddleware(URLRouter(websocket_urlpatterns))
-                ),
-            }
+        ClientAddressMiddleware(
+            ProtocolTypeRouter(
+                {
+                    "http": django_http,
+                    "websocket": AllowedHostsOriginValidator(
+                        StreamAuthMiddleware(URLRouter(websocket_urlpatterns))
+                    ),
+                }
+            )
         )
     )
 )

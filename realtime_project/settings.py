@@ -34,7 +34,9 @@ def env_number(name: str, default: float) -> float:
         raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from None
 
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: debug pages and the fixed development key are for a
+# laptop (`make run` sets DEBUG=1), never the default of a public server.
+DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
@@ -45,10 +47,32 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
+# --- HTTPS (docs/SECURITY.md) ----------------------------------------------
+# Off by default so `make run` works over plain HTTP on loopback; a public
+# site behind TLS sets HTTPS=true (and may tune HSTS).
+HTTPS = env_bool("HTTPS", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+# Load balancers and Prometheus talk plain HTTP to each process on loopback.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", HTTPS)
+SECURE_HSTS_SECONDS = int(env_number("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", HTTPS)
+X_FRAME_OPTIONS = "DENY"
+
+# --- Who the client is (realtime/client_address.py) -------------------------
+# Addresses or networks of the reverse proxies in front of this process
+# (nginx's, in the deploy layout). Only a request whose TCP peer is one of
+# them may name the client in X-Forwarded-For / X-Forwarded-Proto; for any
+# other, the client is the TCP peer. Empty: nobody is trusted.
+REALTIME_TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
+
 INSTALLED_APPS = [
     # daphne first: its runserver replaces Django's with an ASGI one.
     "daphne",
-    "django.contrib.admin",
+    # The stock admin with its sign-in rate-limited (admin_site.py).
+    "realtime_project.admin_site.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -120,7 +144,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # Tests on a file, not in memory: concurrent writers then wait for the
     # lock as in production, instead of failing at once ("table is locked").
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    # TEST_DB_SUFFIX: a file of its own for a second test run at the same time.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(BASE_DIR / f".test-db{os.environ.get('TEST_DB_SUFFIX', '')}.sqlite3")
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -202,7 +229,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "realtime_project.api_errors.json_exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "realtime_project.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_CLASSES": ["realtime_project.throttles.WriteRateThrottle"],
+    # Throttles count by the client address of realtime/client_address.py,
+    # never by a raw X-Forwarded-For a client may write itself.
+    "NUM_PROXIES": 0,
     # 429 with Retry-After past these. Counted per process (Django's cache).
     "DEFAULT_THROTTLE_RATES": {
         "writes": os.environ.get("API_WRITE_RATE", "120/minute"),
@@ -256,6 +291,26 @@ REALTIME_TYPING_CHANGES_PER_SECOND = env_number("REALTIME_TYPING_CHANGES_PER_SEC
 # too slow (Centrifugo's default client queue is 1 MB too).
 REALTIME_MAX_QUEUED_BYTES = int(env_number("REALTIME_MAX_QUEUED_BYTES", 1024 * 1024))
 
+# Hostile clients (docs/SECURITY.md).
+# Open WebSockets per client address and process: an office behind one NAT
+# with a tab per person fits; one address holding the server's descriptors
+# does not.
+REALTIME_MAX_SOCKETS_PER_ADDRESS = int(env_number("REALTIME_MAX_SOCKETS_PER_ADDRESS", 256))
+# WebSocket handshakes per client address and process: the rate, and the
+# burst above it (a NAT'd office reconnecting after a restart).
+REALTIME_HANDSHAKES_PER_SECOND = env_number("REALTIME_HANDSHAKES_PER_SECOND", 20)
+REALTIME_HANDSHAKES_BURST = int(env_number("REALTIME_HANDSHAKES_BURST", 100))
+# Descriptors kept free for REST, health checks, the database and Redis:
+# past (limit - reserve) open WebSockets, new ones are refused with 1013.
+REALTIME_DESCRIPTOR_RESERVE = int(env_number("REALTIME_DESCRIPTOR_RESERVE", 256))
+# Seconds a client has to send a request's headers (slowloris).
+REALTIME_HEADER_TIMEOUT_SECONDS = env_number("REALTIME_HEADER_TIMEOUT_SECONDS", 10)
+# Largest request body the server takes; a larger Content-Length is a 413 at once.
+REALTIME_MAX_REQUEST_BYTES = int(env_number("REALTIME_MAX_REQUEST_BYTES", 1024 * 1024))
+# /metrics: the networks that may read it, and/or a bearer token that may.
+REALTIME_METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+REALTIME_METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
 # Trending (docs/TRENDING.md): the window, and the size of the published list.
 TRENDING_WINDOW_MINUTES = int(env_number("TRENDING_WINDOW_MINUTES", 60))
 TRENDING_LIMIT = int(env_number("TRENDING_LIMIT", 10))
@@ -278,7 +333,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # No credential in any log line at any verbosity (?token=, ?ticket=).
+    "filters": {"credentials": {"()": "realtime_project.realtime.log_redaction.RedactCredentials"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["credentials"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

@@ -3,7 +3,15 @@
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
 
-class WriteRateThrottle(UserRateThrottle):
+class ClientAddressMixin:
+    """Count by the client's address as realtime/client_address.py resolves
+    it (REMOTE_ADDR), never by an X-Forwarded-For the client wrote."""
+
+    def get_ident(self, request):
+        return request.META.get("REMOTE_ADDR", "")
+
+
+class WriteRateThrottle(ClientAddressMixin, UserRateThrottle):
     """Limit each user's writes (posts, likes, follows); reads are not limited."""
 
     scope = "writes"
@@ -14,7 +22,7 @@ class WriteRateThrottle(UserRateThrottle):
         return super().allow_request(request, view)
 
 
-class CredentialsRateThrottle(AnonRateThrottle):
+class CredentialsRateThrottle(ClientAddressMixin, AnonRateThrottle):
     """Limit password guessing and mass registration per client address."""
 
     scope = "credentials"

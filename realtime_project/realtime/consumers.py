@@ -406,7 +406,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return
         try:
             message = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: JSON nested deeper than the parser's stack (a
+            # few kilobytes of "[[[[..."), which is not a ValueError.
             await self.send_error("invalid_json", "the message is not valid JSON")
             return
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):

@@ -51,7 +51,27 @@ SCRUBBED_ENV = (
     "REALTIME_MESSAGES_PER_SECOND",
     "REALTIME_MESSAGES_BURST",
     "REALTIME_MAX_MESSAGE_BYTES",
+    "HTTPS",
+    "TRUSTED_PROXIES",
+    "METRICS_ALLOWED_NETWORKS",
+    "METRICS_TOKEN",
+    "REALTIME_MAX_SOCKETS_PER_ADDRESS",
+    "REALTIME_HANDSHAKES_PER_SECOND",
+    "REALTIME_HANDSHAKES_BURST",
+    "REALTIME_DESCRIPTOR_RESERVE",
+    "REALTIME_HEADER_TIMEOUT_SECONDS",
+    "REALTIME_MAX_REQUEST_BYTES",
 )
+# The per-address limits that the suite's own clients, all on 127.0.0.1,
+# would hit long before an attacker does. Tests of those limits start
+# servers of their own with `limited_env`.
+SUITE_WIDE_LIMITS = {
+    # Every test registers its own users: the sign-up limit would stop the suite.
+    "API_CREDENTIALS_RATE": "100000/minute",
+    "REALTIME_MAX_SOCKETS_PER_ADDRESS": "100000",
+    "REALTIME_HANDSHAKES_PER_SECOND": "100000",
+    "REALTIME_HANDSHAKES_BURST": "100000",
+}
 
 
 def free_port() -> int:
@@ -65,16 +85,21 @@ def server_env(workdir: Path, *, redis_url: str | None = None) -> dict:
     env.update(
         DJANGO_SETTINGS_MODULE="realtime_project.settings",
         DATABASE_URL=f"sqlite:///{workdir / 'e2e.sqlite3'}",
+        # DEBUG is off, as in production: a key of the test's own.
+        SECRET_KEY="e2e-only-key-" + uuid.uuid4().hex,
         # Short, so typing expiry is testable without long waits.
         REALTIME_TYPING_TIMEOUT_SECONDS="1",
-        # Every test registers its own users, all from 127.0.0.1: the
-        # per-address sign-up limit would stop the suite, not an attacker.
-        API_CREDENTIALS_RATE="100000/minute",
         PYTHONUNBUFFERED="1",
+        **SUITE_WIDE_LIMITS,
     )
     if redis_url:
         env["REDIS_URL"] = redis_url
     return env
+
+
+def limited_env(env: dict) -> dict:
+    """`env` with the per-address limits at their defaults (settings.py)."""
+    return {key: value for key, value in env.items() if key not in SUITE_WIDE_LIMITS}
 
 
 def migrate(env: dict, log_path: Path) -> None:

@@ -6,6 +6,8 @@ any client would, over real sockets, and never touch its database.
 """
 
 import asyncio
+import functools
+import http.client
 import http.cookiejar
 import itertools
 import json
@@ -70,11 +72,31 @@ class Account:
 # --- HTTP -------------------------------------------------------------------
 
 
-def _opener(cookies: http.cookiejar.CookieJar | None = None):
+# A second client address on loopback: "another client" while one address
+# (127.0.0.1) attacks. Linux routes all of 127.0.0.0/8 to lo.
+OTHER_CLIENT_ADDRESS = "127.0.0.2"
+
+
+class _FromAddress(urllib.request.HTTPHandler):
+    """Open HTTP connections from a given local address."""
+
+    def __init__(self, address: str):
+        super().__init__()
+        self.address = address
+
+    def http_open(self, req):
+        return self.do_open(
+            functools.partial(http.client.HTTPConnection, source_address=(self.address, 0)), req
+        )
+
+
+def _opener(cookies: http.cookiejar.CookieJar | None = None, source_address: str | None = None):
     # No proxies from the environment: the server is on loopback.
     handlers = [urllib.request.ProxyHandler({})]
     if cookies is not None:
         handlers.append(urllib.request.HTTPCookieProcessor(cookies))
+    if source_address is not None:
+        handlers.append(_FromAddress(source_address))
     return urllib.request.build_opener(*handlers)
 
 
@@ -86,11 +108,13 @@ def http_request(
     headers: dict | None = None,
     cookies: http.cookiejar.CookieJar | None = None,
     timeout: float = 10,
+    source_address: str | None = None,
 ) -> tuple[int, dict, bytes]:
-    """Return (status, headers, body) of one request; HTTP errors are answers too."""
+    """Return (status, headers, body) of one request; HTTP errors are answers too.
+    `source_address`: the local address to send it from (another client)."""
     request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
-        with _opener(cookies).open(request, timeout=timeout) as response:
+        with _opener(cookies, source_address).open(request, timeout=timeout) as response:
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as error:
         with error:
@@ -141,8 +165,13 @@ class LiveServer:
 
     # HTTP
 
-    def api(self, method, path, token=None, body=None, *, raw_body=None, cookies=None):
-        """Call the REST API. Return (status, decoded JSON)."""
+    def api(
+        self, method, path, token=None, body=None, *, raw_body=None, cookies=None, headers=None,
+        source_address=None,
+    ):
+        """Call the REST API. Return (status, decoded JSON). `source_address`:
+        send it from that local address (e.g. OTHER_CLIENT_ADDRESS)."""
+        extra_headers = headers or {}
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Token {token}"
@@ -153,8 +182,14 @@ class LiveServer:
         elif body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
+        headers.update(extra_headers)
         status, _, content = http_request(
-            self.http_url + path, method, data=data, headers=headers, cookies=cookies
+            self.http_url + path,
+            method,
+            data=data,
+            headers=headers,
+            cookies=cookies,
+            source_address=source_address,
         )
         return status, decode_json(content)
 
@@ -201,13 +236,19 @@ class LiveServer:
 
     # WebSocket
 
-    def connect(self, path: str, token: str | None = None, *, query=None, headers=None):
-        """Open a WebSocket to `path` (use with `async with`); `token` goes in `?token=`."""
+    def connect(
+        self, path: str, token: str | None = None, *, query=None, headers=None, source_address=None
+    ):
+        """Open a WebSocket to `path` (use with `async with`); `token` goes in `?token=`.
+        `source_address`: connect from that local address (another client)."""
         params = dict(query or {})
         if token is not None:
             params["token"] = token
         url = self.ws_url + path + (f"?{urlencode(params)}" if params else "")
-        return connect(url, additional_headers=headers, proxy=None, open_timeout=MESSAGE_TIMEOUT)
+        extra = {"local_addr": (source_address, 0)} if source_address else {}
+        return connect(
+            url, additional_headers=headers, proxy=None, open_timeout=MESSAGE_TIMEOUT, **extra
+        )
 
 
 # --- WebSocket messages -----------------------------------------------------
