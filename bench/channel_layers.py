@@ -136,6 +136,8 @@ def main():
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "realtime_project.settings")
+    # A benchmark, not a server: settings demand a key when DEBUG is off.
+    os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 50)
     django.setup()
     parser = argparse.ArgumentParser()
     parser.add_argument("--receivers", type=int, default=2000)

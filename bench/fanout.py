@@ -190,6 +190,10 @@ class Server:
             # controller's REST calls come fast.
             REALTIME_MAX_CONNECTIONS_PER_USER="100000",
             API_WRITE_RATE="10000000/minute",
+            # Every bench client connects from 127.0.0.1.
+            REALTIME_MAX_SOCKETS_PER_ADDRESS="1000000",
+            REALTIME_HANDSHAKES_PER_SECOND="1000000",
+            REALTIME_HANDSHAKES_BURST="1000000",
         )
         if redis is not None:
             self.env["REDIS_URL"] = redis.url

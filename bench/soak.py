@@ -82,6 +82,10 @@ SERVER_ENV = {
     "API_WRITE_RATE": "10000000/minute",
     "API_CREDENTIALS_RATE": "10000000/minute",
     "REALTIME_REPLAY_LIMIT": "5000",
+    # Every reader connects from 127.0.0.1.
+    "REALTIME_MAX_SOCKETS_PER_ADDRESS": "1000000",
+    "REALTIME_HANDSHAKES_PER_SECOND": "1000000",
+    "REALTIME_HANDSHAKES_BURST": "1000000",
 }
 # How long the streams may take, once the writers stop, to deliver the rest.
 SETTLE_SECONDS = 30.0
@@ -620,6 +624,8 @@ def private_server(workdir: Path):
     env.update(
         SERVER_ENV, DATABASE_URL=f"sqlite:///{workdir / 'soak.sqlite3'}", PYTHONUNBUFFERED="1"
     )
+    # DEBUG is off unless asked for, and then a key is required.
+    env.setdefault("SECRET_KEY", "soak-only-" + "x" * 50)
     python = sys.executable
     log = open(workdir / "daphne.log", "ab")
     subprocess.run(

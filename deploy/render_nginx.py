@@ -39,7 +39,21 @@ class NginxTemplate(Template):
     """
 
 
-def render_site(*, listen: str, access_log: str, error_log: str, upstreams: list[str]) -> str:
+# Per client address, at nginx: the same defaults as Daphne's own
+# (REALTIME_MAX_SOCKETS_PER_ADDRESS, REALTIME_HANDSHAKES_PER_SECOND/BURST).
+LIMIT_DEFAULTS = {"websockets_per_address": 256, "handshakes_per_second": 20, "handshake_burst": 100}
+
+
+def render_site(
+    *,
+    listen: str,
+    access_log: str,
+    error_log: str,
+    upstreams: list[str],
+    websockets_per_address: int = LIMIT_DEFAULTS["websockets_per_address"],
+    handshakes_per_second: int = LIMIT_DEFAULTS["handshakes_per_second"],
+    handshake_burst: int = LIMIT_DEFAULTS["handshake_burst"],
+) -> str:
     """What goes in nginx's `http` block for `upstreams` (host:port of each Daphne)."""
     if not upstreams:
         raise ValueError("at least one upstream")
@@ -47,11 +61,19 @@ def render_site(*, listen: str, access_log: str, error_log: str, upstreams: list
         f"server {upstream} max_fails=1 fail_timeout=5s;" for upstream in upstreams
     )
     return NginxTemplate(SITE_TEMPLATE.read_text()).substitute(
-        LISTEN=listen, ACCESS_LOG=access_log, ERROR_LOG=error_log, UPSTREAMS=servers
+        LISTEN=listen,
+        ACCESS_LOG=access_log,
+        ERROR_LOG=error_log,
+        UPSTREAMS=servers,
+        WEBSOCKETS_PER_ADDRESS=websockets_per_address,
+        HANDSHAKES_PER_SECOND=handshakes_per_second,
+        HANDSHAKE_BURST=handshake_burst,
     )
 
 
-def render(*, prefix: str, listen: str, upstreams: list[str], access_log: str = "") -> str:
+def render(
+    *, prefix: str, listen: str, upstreams: list[str], access_log: str = "", **limits: int
+) -> str:
     """A whole nginx.conf; pid, logs and temporary files under `prefix`."""
     prefix = prefix.rstrip("/") or "/"
     site = render_site(
@@ -59,6 +81,7 @@ def render(*, prefix: str, listen: str, upstreams: list[str], access_log: str = 
         access_log=access_log or f"{prefix}/access.log",
         error_log=f"{prefix}/error.log",
         upstreams=upstreams,
+        **limits,
     )
     indented = "\n".join(f"    {line}" if line else "" for line in site.splitlines())
     return NginxTemplate(MAIN_TEMPLATE.read_text()).substitute(PREFIX=prefix, SITE=indented)
@@ -74,7 +97,12 @@ def main() -> None:
     )
     parser.add_argument("--listen", default="80")
     parser.add_argument("--upstream", action="append", required=True, help="host:port of a Daphne")
+    for name, default in LIMIT_DEFAULTS.items():
+        parser.add_argument(
+            "--" + name.replace("_", "-"), type=int, default=default, help=f"default {default}"
+        )
     args = parser.parse_args()
+    limits = {name: getattr(args, name) for name in LIMIT_DEFAULTS}
     if args.site:
         if not args.access_log:
             parser.error("--site needs --access-log")
@@ -83,6 +111,7 @@ def main() -> None:
             access_log=args.access_log,
             error_log=args.error_log or "/var/log/nginx/error.log",
             upstreams=args.upstream,
+            **limits,
         )
     else:
         if not args.prefix:
@@ -92,6 +121,7 @@ def main() -> None:
             listen=args.listen,
             upstreams=args.upstream,
             access_log=args.access_log or "",
+            **limits,
         )
     sys.stdout.write(text)
 

@@ -17,12 +17,12 @@ from feed.consumers import FeedConsumer  # noqa: E402
 from notifications.consumers import NotificationConsumer  # noqa: E402
 from realtime_project.realtime.client_address import ClientAddressMiddleware  # noqa: E402
 from realtime_project.realtime.collector import tune_garbage_collector  # noqa: E402
-from realtime_project.realtime.auth import (  # noqa: E402
-    AllowedHostsOriginValidator,
-    StreamAuthMiddleware,
-)
+from realtime_project.realtime.auth import StreamAuthMiddleware  # noqa: E402
+from realtime_project.realtime.connection_guard import ConnectionGuard  # noqa: E402
+from realtime_project.realtime.origin import OriginValidator  # noqa: E402
 from realtime_project.realtime.autobahn_debug_log import install_lazy_debug_formatting  # noqa: E402
 from realtime_project.realtime.daphne_access_log import install_query_free_access_log  # noqa: E402
+from realtime_project.realtime.daphne_close_codes import install_service_close_codes  # noqa: E402
 from realtime_project.realtime.daphne_memory import install_lean_connections  # noqa: E402
 from realtime_project.realtime.daphne_direct import install_direct_writes  # noqa: E402
 from realtime_project.realtime.daphne_timers import install_spread_timeout_checks  # noqa: E402
@@ -45,6 +45,7 @@ websocket_urlpatterns = [
 ]
 
 install_query_free_access_log()
+install_service_close_codes()
 install_lazy_debug_formatting()
 install_lean_connections()
 install_direct_writes()
@@ -61,13 +62,15 @@ install_daphne_limits(
 application = with_periodic_recompute(
     ServerLoopMiddleware(
         ClientAddressMiddleware(
-            ProtocolTypeRouter(
-                {
-                    "http": django_http,
-                    "websocket": AllowedHostsOriginValidator(
-                        StreamAuthMiddleware(URLRouter(websocket_urlpatterns))
-                    ),
-                }
+            ConnectionGuard(
+                ProtocolTypeRouter(
+                    {
+                        "http": django_http,
+                        "websocket": OriginValidator(
+                            StreamAuthMiddleware(URLRouter(websocket_urlpatterns))
+                        ),
+                    }
+                )
             )
         )
     )

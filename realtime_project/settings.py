@@ -4,6 +4,7 @@ Every value that differs between a laptop and production is read from the
 environment here, in one place; the README lists each with its default.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -40,7 +41,9 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off (DEBUG is off unless set to 1; `make run` sets it)"
+        )
     # Development only: a fixed key so sessions survive restarts of `make run`.
     SECRET_KEY = "dev-insecure-only-for-local-development-change-me"
 
@@ -310,6 +313,17 @@ REALTIME_MAX_REQUEST_BYTES = int(env_number("REALTIME_MAX_REQUEST_BYTES", 1024 *
 # /metrics: the networks that may read it, and/or a bearer token that may.
 REALTIME_METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
 REALTIME_METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+for _name, _networks in (
+    ("TRUSTED_PROXIES", REALTIME_TRUSTED_PROXIES),
+    ("METRICS_ALLOWED_NETWORKS", REALTIME_METRICS_ALLOWED_NETWORKS),
+):
+    for _network in _networks:
+        try:
+            ipaddress.ip_network(_network, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{_name} must list IP addresses or networks (e.g. 127.0.0.1,10.0.0.0/8), got {_network!r}"
+            ) from None
 
 # Trending (docs/TRENDING.md): the window, and the size of the published list.
 TRENDING_WINDOW_MINUTES = int(env_number("TRENDING_WINDOW_MINUTES", 60))

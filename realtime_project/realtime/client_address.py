@@ -17,13 +17,13 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @lru_cache(maxsize=8)
-def _networks(entries: tuple[str, ...]) -> tuple[Network, ...]:
+def networks_of(entries: tuple[str, ...]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
 
 
 def trusted_networks() -> tuple[Network, ...]:
     """The configured trusted proxies as networks (a bare address is a /32 or /128)."""
-    return _networks(tuple(settings.REALTIME_TRUSTED_PROXIES))
+    return networks_of(tuple(settings.REALTIME_TRUSTED_PROXIES))
 
 
 def _address(text: str):
@@ -39,19 +39,17 @@ def _address(text: str):
     return mapped or address
 
 
-def is_trusted(address: str, networks=None) -> bool:
-    """Whether `address` is one of the trusted proxies."""
+def in_networks(address: str, networks: tuple[Network, ...]) -> bool:
+    """Whether `address` (text) is in one of `networks`."""
     parsed = _address(address)
-    if parsed is None:
-        return False
-    return any(parsed in network for network in (networks if networks is not None else trusted_networks()))
+    return parsed is not None and any(parsed in network for network in networks)
 
 
 def resolve_client(peer: str, forwarded_for: str | None, networks=None) -> str:
     """The client's address, from the TCP `peer` and the request's
     X-Forwarded-For header (None if it has none)."""
     networks = networks if networks is not None else trusted_networks()
-    if not networks or not forwarded_for or not is_trusted(peer, networks):
+    if not networks or not forwarded_for or not in_networks(peer, networks):
         return peer
     for entry in reversed(forwarded_for.split(",")):
         address = _address(entry)
@@ -59,7 +57,7 @@ def resolve_client(peer: str, forwarded_for: str | None, networks=None) -> str:
             # Garbage where an address should be: a proxy we trust wrote
             # nothing like it, so stop believing the header here.
             return peer
-        if not is_trusted(str(address), networks):
+        if not in_networks(str(address), networks):
             return str(address)
     # Every hop is one of our proxies (a health check from nginx's host).
     return peer
@@ -94,7 +92,7 @@ class ClientAddressMiddleware:
     def __call__(self, scope, receive, send):
         client = scope.get("client")
         networks = trusted_networks()
-        if client and networks and is_trusted(client[0], networks):
+        if client and networks and in_networks(client[0], networks):
             address = resolve_client(client[0], _header(scope, b"x-forwarded-for"), networks)
             scope = dict(scope, client=(address, client[1] if address == client[0] else 0))
             proto = (_header(scope, b"x-forwarded-proto") or "").strip().lower()

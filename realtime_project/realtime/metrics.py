@@ -4,14 +4,28 @@ Each Daphne process exposes its own figures (Prometheus scrapes every
 process and adds them up), so the default per-process registry is right.
 """
 
-from django.http import HttpResponse
+import hmac
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+from .client_address import in_networks, networks_of
 
 CONNECTIONS_OPEN = Gauge(
     "realtime_connections_open", "WebSocket connections open in this process", ["stream"]
 )
 CONNECTIONS_REFUSED = Counter(
     "realtime_connections_refused_total", "Handshakes closed by an access check", ["code"]
+)
+HANDSHAKES_REFUSED = Counter(
+    "realtime_handshakes_refused_total",
+    "WebSocket handshakes refused before authentication (connection_guard.py)",
+    ["reason"],
+)
+WEBSOCKETS_MAX = Gauge(
+    "realtime_websockets_max",
+    "Open WebSockets past which this process refuses new ones (descriptor limit - reserve)",
 )
 MESSAGES_DELIVERED = Counter(
     "realtime_messages_delivered_total", "Messages written to WebSocket clients", ["type"]
@@ -56,6 +70,25 @@ LAYER_RECONNECTS = Counter(
 )
 
 
+def may_read_metrics(request) -> bool:
+    """Whether the client (REMOTE_ADDR, realtime/client_address.py) is in
+    REALTIME_METRICS_ALLOWED_NETWORKS, or sends REALTIME_METRICS_TOKEN as a
+    bearer token.
+
+    The figures are for operators: descriptor and connection counts tell an
+    attacker how close a process is to its limits."""
+    token = settings.REALTIME_METRICS_TOKEN
+    if token:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+            return True
+    networks = networks_of(tuple(settings.REALTIME_METRICS_ALLOWED_NETWORKS))
+    return in_networks(request.META.get("REMOTE_ADDR", ""), networks)
+
+
 def metrics_view(request):
-    """GET /metrics: this process's metrics in Prometheus' text format."""
+    """GET /metrics: this process's metrics in Prometheus' text format, for
+    the networks and token of `may_read_metrics`; 403 for anyone else."""
+    if not may_read_metrics(request):
+        return JsonResponse({"detail": "Metrics are not public."}, status=403)
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)

@@ -16,6 +16,7 @@ its report.
 
 import contextlib
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -117,9 +118,19 @@ def migrate(env: dict, log_path: Path) -> None:
 
 
 def start_daphne(
-    name: str, env: dict, log_path: Path, *, extra_args: tuple[str, ...] = ()
+    name: str,
+    env: dict,
+    log_path: Path,
+    *,
+    extra_args: tuple[str, ...] = (),
+    nofile: tuple[int, int] | None = None,
 ) -> LiveServer:
-    """Start Daphne on a free port and wait until it answers GET /ws/stats."""
+    """Start Daphne on a free port and wait until it answers GET /healthz.
+    `nofile`: its (soft, hard) descriptor limit."""
+
+    def limit_descriptors():
+        resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
+
     for _attempt in range(3):
         port = free_port()
         log = open(log_path, "ab")
@@ -136,13 +147,14 @@ def start_daphne(
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=limit_descriptors if nofile else None,
         )
         log.close()
         server = LiveServer(name=name, process=process, port=port, env=env, log_path=log_path)
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while time.monotonic() < deadline and process.poll() is None:
             with contextlib.suppress(OSError):
-                if http_request(server.http_url + "/ws/stats", timeout=2)[0] == 200:
+                if http_request(server.http_url + "/healthz", timeout=2)[0] == 200:
                     return server
             time.sleep(0.1)
         if process.poll() is None:
@@ -165,10 +177,13 @@ def stop_process(process) -> None:
 
 
 @contextlib.contextmanager
-def running_server(name: str, env: dict, log_path: Path, *, migrate_first: bool = True):
+def running_server(
+    name: str, env: dict, log_path: Path, *, migrate_first: bool = True, **start_options
+):
+    """A Daphne for the duration of the block (see start_daphne's options)."""
     if migrate_first:
         migrate(env, log_path)
-    server = start_daphne(name, env, log_path)
+    server = start_daphne(name, env, log_path, **start_options)
     try:
         yield server
     finally:
@@ -348,6 +363,8 @@ class Cluster:
             # Trending broadcasts come from `manage.py recompute_trending`
             # only, so a test can tell that the command reached the clients.
             TRENDING_RECOMPUTE_IN_SERVER="0",
+            # nginx in front (nginx_front) connects from here, as in deploy/.
+            TRUSTED_PROXIES="127.0.0.1",
         )
         # The live ones; a killed server leaves this list for `killed`.
         self.servers: list[LiveServer] = []
@@ -356,7 +373,7 @@ class Cluster:
     def start_server(self, name: str) -> LiveServer:
         """Start one more Daphne process on this cluster's database and Redis."""
         log_path = self.workdir / f"daphne-{name}.log"
-        server = start_daphne(name, self.env, log_path, extra_args=("--proxy-headers",))
+        server = start_daphne(name, self.env, log_path)
         self.servers.append(server)
         return server
 

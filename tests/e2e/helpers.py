@@ -193,6 +193,23 @@ class LiveServer:
         )
         return status, decode_json(content)
 
+    def browser_sign_in(self, account: "Account", cookies: http.cookiejar.CookieJar) -> dict:
+        """Sign `account` in as the dashboard does: its page sets the CSRF
+        cookie, the sign-in sends it back in X-CSRFToken (login CSRF is
+        refused). `cookies` then holds the session. Return the answer."""
+        http_request(self.http_url + "/", cookies=cookies)
+        csrf = {cookie.name: cookie.value for cookie in cookies}.get("csrftoken")
+        assert csrf, f"the dashboard set no csrftoken cookie: {[c.name for c in cookies]}"
+        status, answer = self.api(
+            "POST",
+            "/api/auth/login/",
+            body={"username": account.username, "password": PASSWORD},
+            cookies=cookies,
+            headers={"X-CSRFToken": csrf},
+        )
+        assert status == 200, (status, answer)
+        return answer
+
     def stats(self) -> dict:
         status, body = self.api("GET", "/ws/stats")
         assert status == 200, (status, body)

@@ -326,13 +326,7 @@ async def test_token_query_parameter_authenticates(live_server):
 
 def session_cookie(server, account) -> str:
     cookies = http.cookiejar.CookieJar()
-    status, answer = server.api(
-        "POST",
-        "/api/auth/login/",
-        body={"username": account.username, "password": PASSWORD},
-        cookies=cookies,
-    )
-    assert status == 200, answer
+    answer = server.browser_sign_in(account, cookies)
     assert answer["user_id"] == account.user_id
     session = {cookie.name: cookie.value for cookie in cookies}.get("sessionid")
     assert session, f"login set no sessionid cookie: {[c.name for c in cookies]}"
@@ -359,6 +353,31 @@ async def test_foreign_origin_is_refused(live_server, owner, origin):
     path = f"/ws/notifications/{owner.user_id}"
     with pytest.raises(InvalidStatus) as refused:
         async with live_server.connect(path, owner.token, headers={"Origin": origin}):
+            pass
+    assert refused.value.response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://127.0.0.1:9999",  # another port of an allowed host
+        "https://127.0.0.1:{port}",  # another scheme
+        "http://localhost:9999",
+        "http://127.0.0.1",  # port 80
+    ],
+)
+async def test_another_port_or_scheme_of_an_allowed_host_cannot_hijack_a_socket(
+    live_server, origin
+):
+    # A page there reading alice's whole history with her session cookie.
+    alice = live_server.register()
+    headers = {
+        "Origin": origin.format(port=live_server.port),
+        "Cookie": f"sessionid={session_cookie(live_server, alice)}",
+    }
+    path = f"/ws/notifications/{alice.user_id}"
+    with pytest.raises(InvalidStatus) as refused:
+        async with live_server.connect(path, headers=headers, query={"since": "0"}):
             pass
     assert refused.value.response.status_code == 403
 
