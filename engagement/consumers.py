@@ -1,12 +1,8 @@
-import asyncio
-
 from channels.db import database_sync_to_async
-from django.conf import settings
 
 from feed import selectors as feed_selectors
 from realtime_project.realtime import envelope
 from realtime_project.realtime.consumers import AccessDenied, CloseCode, StreamConsumer
-from realtime_project.realtime.limits import RateLimit
 
 from . import groups, selectors, services
 
@@ -22,9 +18,6 @@ class EngagementConsumer(StreamConsumer):
         if not await database_sync_to_async(feed_selectors.tweet_exists)(tweet_id=tweet_id):
             raise AccessDenied(CloseCode.NOT_FOUND, "no such tweet")
         self.tweet_id = int(tweet_id)
-        self.typing_expiry: asyncio.Task | None = None
-        rate = settings.REALTIME_TYPING_CHANGES_PER_SECOND
-        self.typing_changes = RateLimit(rate, burst=2 * rate)
 
     def stream_groups(self):
         return [groups.tweet_watchers(self.tweet_id)]
@@ -42,37 +35,16 @@ class EngagementConsumer(StreamConsumer):
         if not isinstance(is_typing, bool):
             await self.send_error("invalid_message", '"is_typing" must be true or false')
             return
-        # Flipping on and off is what reaches every watcher: that is limited.
-        if is_typing != (self.typing_expiry is not None) and not self.typing_changes.allow():
-            await self.send_error("rate_limited", "typing changes too often")
-            return
-        await self.set_typing(is_typing)
-
-    async def set_typing(self, is_typing: bool):
-        was_typing = self.typing_expiry is not None
-        if was_typing:
-            self.typing_expiry.cancel()
-            self.typing_expiry = None
-        if is_typing:
-            # A typist who goes quiet (or whose tab died) is reported stopped.
-            self.typing_expiry = asyncio.create_task(self.expire_typing())
-        # A repeated "still typing" only refreshes the expiry: watchers hear
-        # about changes, not every keystroke.
-        if is_typing != was_typing:
-            await services.typing_announce(
-                tweet_id=self.tweet_id,
-                user=self.user,
-                is_typing=is_typing,
-                exclude_channel=self.channel_name,
-            )
-
-    async def expire_typing(self):
-        await asyncio.sleep(settings.REALTIME_TYPING_TIMEOUT_SECONDS)
-        self.typing_expiry = None
-        await services.typing_announce(
-            tweet_id=self.tweet_id, user=self.user, is_typing=False, exclude_channel=self.channel_name
+        # The user's budget on this tweet, shared by all their connections
+        # (services.typing_change): a refusal leaves this one open.
+        changed = await services.typing_change(
+            tweet_id=self.tweet_id, user=self.user, channel=self.channel_name, is_typing=is_typing
         )
+        if not changed:
+            await self.send_error("rate_limited", "typing changes too often")
 
     async def on_close(self):
-        if self.typing_expiry is not None:
-            await self.set_typing(False)
+        if self.user is not None and self.user.is_authenticated:
+            await services.typing_leave(
+                tweet_id=self.tweet_id, user=self.user, channel=self.channel_name
+            )

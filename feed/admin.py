@@ -1,11 +1,24 @@
+from django import forms
 from django.contrib import admin
 
+from . import services
 from .models import Follow, Tweet
 from .parsing import tweet_topics
 
 
+class TweetAdminForm(forms.ModelForm):
+    class Meta:
+        model = Tweet
+        fields = "__all__"
+
+    def clean_content(self):
+        # What tweet_create would store: trimmed, NFC, something visible.
+        return services.tweet_content_validate(content=self.cleaned_data["content"])
+
+
 @admin.register(Tweet)
 class TweetAdmin(admin.ModelAdmin):
+    form = TweetAdminForm
     list_display = ["id", "author", "short_content", "likes_count", "replies_count", "created_at"]
     list_select_related = ["author"]
     search_fields = ["content", "author__username"]

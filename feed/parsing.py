@@ -3,10 +3,18 @@
 import re
 import unicodedata
 
+from realtime_project.visible_text import (
+    BIDI_CONTROLS,
+    has_visible,
+    is_blank,
+    is_default_ignorable,
+)
+
 # A hashtag starts at a '#' that does not follow a word character, '#', '&'
 # or '/' (so "a#b", "C##", "&#39;" and URL fragments ("/#top") do not count);
 # hashtags() finds where it ends: letters, digits, '_' and combining marks of
-# any script, ended by punctuation, symbols or space.
+# any script, ended by punctuation, symbols, space or blank characters (the
+# Hangul fillers are letters to Unicode, but "#\u3164" shows as a bare "#").
 HASHTAG_START = re.compile(r"(?<![\w#&/])#")
 HASHTAG_MAX_LENGTH = 50
 # Zero-width non-joiner and joiner: parts of words in Persian and Indic scripts.
@@ -24,10 +32,13 @@ def topic_key(topic: str) -> str:
 
     NFKC folds compatibility forms (full-width letters, ligatures) and
     composes accents, so that case folding then makes "Straße" and "STRASSE"
-    one as well.
+    one as well. Characters a renderer may show as nothing (joiners,
+    variation selectors, fillers) are left out: spellings that differ only
+    in them look alike, and must not be two topics side by side in trending.
     """
     text = unicodedata.normalize("NFKC", topic.strip().lstrip("#"))
-    return unicodedata.normalize("NFKC", text.casefold())
+    text = unicodedata.normalize("NFKC", text.casefold())
+    return "".join(char for char in text if not is_default_ignorable(char))
 
 
 def hashtags(content: str) -> list[str]:
@@ -49,20 +60,24 @@ def hashtags(content: str) -> list[str]:
 
 
 def _continues_hashtag(char: str) -> bool:
-    return (
-        char.isalnum()
-        or char == "_"
-        or char in JOINERS
-        or unicodedata.category(char).startswith("M")
-    )
+    if char in JOINERS or unicodedata.category(char).startswith("M"):
+        return True
+    return (char.isalnum() or char == "_") and not is_blank(char)
 
 
 def tweet_topics(content: str, explicit: list[str] | None = None) -> list[str]:
     """Return a tweet's topics: `explicit` then its #hashtags, one per key,
-    in the spelling first met, at most MAX_TOPICS."""
+    in the spelling first met, at most MAX_TOPICS.
+
+    A topic that shows nothing, or holds a bidirectional control, is left
+    out: tweet_create refuses such explicit topics, but the admin and rows
+    saved before it did reach this too, and trending must not show them.
+    """
     seen: dict[str, str] = {}
     for raw in [*(explicit or []), *hashtags(content)]:
         spelling = raw.strip().lstrip("#").strip()
+        if not has_visible(spelling) or any(char in BIDI_CONTROLS for char in spelling):
+            continue
         key = topic_key(spelling)
         if key and key not in seen:
             seen[key] = spelling

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 
 from realtime_project.realtime.broadcast import atomic_in_commit_order, broadcast_feed_update
 from realtime_project.realtime.cluster import users_online
+from realtime_project.visible_text import visible_text
 
 from . import events, groups, selectors
 from .models import Follow, Tweet
@@ -15,15 +16,21 @@ from .parsing import tweet_topics
 def tweet_create(*, author, content: str, topics: list[str] | None = None, reply_to=None) -> Tweet:
     """Save a tweet by `author`; its #hashtags join the explicit `topics`.
 
-    Raise ValidationError for empty or over-long content.
+    Raise ValidationError for content or topics that are empty, over-long,
+    or unreadable (nothing visible, control or bidirectional characters:
+    realtime_project/visible_text.py), with the errors of each field.
     """
-    content = (content or "").strip()
-    if not content:
-        raise ValidationError({"content": "A tweet cannot be empty."})
-    if len(content) > settings.TWEET_MAX_LENGTH:
-        raise ValidationError(
-            {"content": f"A tweet has at most {settings.TWEET_MAX_LENGTH} characters."}
-        )
+    errors = {}
+    try:
+        content = tweet_content_validate(content=content)
+    except ValidationError as error:
+        errors["content"] = error.messages
+    try:
+        topics = [visible_text(topic.strip(), field="topic") for topic in topics or []]
+    except ValidationError as error:
+        errors["topics"] = error.messages
+    if errors:
+        raise ValidationError(errors)
     with atomic_in_commit_order():
         return Tweet.objects.create(
             author=author,
@@ -31,6 +38,23 @@ def tweet_create(*, author, content: str, topics: list[str] | None = None, reply
             topics=tweet_topics(content, topics),
             reply_to=reply_to,
         )
+
+
+def tweet_content_validate(*, content: str) -> str:
+    """Return a tweet's text as it is stored (trimmed, NFC); raise
+    ValidationError when it is empty, over-long or unreadable.
+
+    For any form that saves a Tweet itself (the admin), so that it stores
+    only what tweet_create would."""
+    content = (content or "").strip()
+    if not content:
+        raise ValidationError("A tweet cannot be empty.")
+    content = visible_text(content, field="tweet")
+    # Measured after normalising: NFC lengthens a few characters (U+0958,
+    # excluded from composition, becomes two), so the raw length proves nothing.
+    if len(content) > settings.TWEET_MAX_LENGTH:
+        raise ValidationError(f"A tweet has at most {settings.TWEET_MAX_LENGTH} characters.")
+    return content
 
 
 def tweet_announce(*, tweet: Tweet) -> None:

@@ -1,4 +1,6 @@
-"""Per-connection limits on what a client may send."""
+"""Limits on what a client may send: one connection's, or a budget that
+several connections share (engagement.services keeps one per user and tweet
+for typing)."""
 
 import time
 

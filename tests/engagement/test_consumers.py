@@ -131,3 +131,26 @@ async def test_burst_of_likes_is_coalesced_and_the_last_update_has_final_counts(
     assert last["data"]["engagement"]["likes"] == 4
     assert await watcher.receive_nothing(timeout=0.5)
     await watcher.disconnect()
+
+
+async def handled(communicator):
+    """Return once the consumer handled what was sent before (its pong)."""
+    await communicator.send_to(text_data="ping")
+    while (await communicator.receive_json_from(timeout=2))["type"] != "pong":
+        pass
+
+
+async def test_typing_record_is_released_with_the_users_last_socket_on_the_tweet(alice, bob):
+    # One record per user and tweet holds the shared budget; it must not
+    # outlive the sockets, or the process would keep one per typist ever seen.
+    tweet = await tweet_by(alice)
+    first, second = await watch(tweet, bob), await watch(tweet, bob)
+    await first.send_json_to({"type": "typing", "is_typing": True})
+    await second.send_json_to({"type": "typing", "is_typing": True})
+    await handled(first)
+    await handled(second)
+    assert set(services._typists) == {(bob.pk, tweet.pk)}
+    await first.disconnect()
+    assert set(services._typists) == {(bob.pk, tweet.pk)}
+    await second.disconnect()
+    assert services._typists == {}

@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from feed import groups, services
-from feed.models import Follow
+from feed.models import Follow, Tweet
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +54,33 @@ def test_reply_reaches_the_repliers_followers(broadcasts, online, alice, bob, ca
 def test_empty_or_over_long_tweet_is_refused(alice, content):
     with pytest.raises(ValidationError):
         services.tweet_create(author=alice, content=content)
+
+
+@pytest.mark.parametrize("content", ["\u200b\u200b", "\ufeff", "\u202eecila@", "\u3164", "\u2800"])
+def test_unreadable_tweet_is_refused_by_the_service_itself(broadcasts, online, alice, bob, content):
+    # Commands call the service, not the API: it must refuse alike.
+    services.follow_create(follower=bob, followee=alice)
+    online(bob)
+    with broadcasts.committing(), pytest.raises(ValidationError) as refused:
+        services.tweet_create(author=alice, content=content)
+    assert list(refused.value.message_dict) == ["content"]
+    assert not Tweet.objects.exists()
+    assert broadcasts.of_kind("feed_update") == []
+
+
+@pytest.mark.parametrize("topic", ["\u200b", "\u202eIA", "\u3164"])
+def test_unreadable_explicit_topic_is_refused_with_a_topics_error(alice, topic):
+    with pytest.raises(ValidationError) as refused:
+        services.tweet_create(author=alice, content="fine", topics=["ok", topic])
+    assert list(refused.value.message_dict) == ["topics"]
+    assert not Tweet.objects.exists()
+
+
+def test_length_is_counted_after_normalising(alice):
+    # NFC turns U+0958 into two code points (it is excluded from composition).
+    with pytest.raises(ValidationError):
+        services.tweet_create(author=alice, content="\u0958" * 200)
+    assert services.tweet_create(author=alice, content=" e\u0301 ").content == "\u00e9"
 
 
 def test_following_twice_is_harmless_and_self_follow_is_refused(alice, bob):
