@@ -3,6 +3,7 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -96,8 +97,13 @@ class UserListPagination(NewestFirstPagination):
 
 @extend_schema(parameters=[OpenApiParameter("q", str, description="part of a username or name")])
 class UserListApi(generics.ListAPIView):
-    """Other users, with whether you follow them (the dashboard's "who to follow")."""
+    """Other users, with whether you follow them (the dashboard's "who to follow").
 
+    Operators are never listed (selectors.users_for)."""
+
+    # Said here, not left to the project default: a directory of users is
+    # for signed-in users only, whatever the default becomes.
+    permission_classes = [IsAuthenticated]
     serializer_class = UserSerializer
     pagination_class = UserListPagination
 

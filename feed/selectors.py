@@ -56,11 +56,17 @@ def home_timeline(*, user) -> QuerySet[Tweet]:
 
 
 def users_for(*, viewer, search: str = "") -> QuerySet:
-    """Active users other than `viewer`, each annotated with whether `viewer` follows them."""
+    """Active users other than `viewer` and the site's operators, each
+    annotated with whether `viewer` follows them.
+
+    Operators (staff and superusers) are left out: any signed-in user can
+    search, and a list that answers `?q=admin` hands a password guesser the
+    one username worth guessing for.
+    """
     follows = Follow.objects.filter(follower=viewer, followee=OuterRef("pk"))
     users = (
         get_user_model()
-        .objects.filter(is_active=True)
+        .objects.filter(is_active=True, is_staff=False, is_superuser=False)
         .exclude(pk=viewer.pk)
         .annotate(following=Exists(follows))
     )

@@ -1,11 +1,49 @@
 """The Django admin of this project: the stock site, rate-limited sign-in."""
 
+import math
+
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig as StockAdminConfig
+from django.http import HttpResponse
+
+from realtime_project.throttles import CredentialsRateThrottle
+
+
+class AdminSignInThrottle(CredentialsRateThrottle):
+    """The REST sign-in and registration limit, with the same key: one
+    budget per client address for every way of trying a password.
+
+    Counted for a signed-in visitor too: DRF's anonymous throttle skips
+    authenticated requests, and any user can sign in to the API and then
+    guess an operator's password through the admin's form."""
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
 class AdminSite(admin.AdminSite):
     site_header = "Real-time social administration"
+
+    def login(self, request, extra_context=None):
+        """The stock sign-in, with a POST past the address's credentials
+        limit refused with 429 before its password is checked. Showing the
+        form (GET) is not limited."""
+        if request.method == "POST":
+            throttle = AdminSignInThrottle()
+            if not throttle.allow_request(request, None):
+                return too_many_sign_ins(throttle.wait())
+        return super().login(request, extra_context)
+
+
+def too_many_sign_ins(wait: float | None) -> HttpResponse:
+    seconds = max(1, math.ceil(wait or 1))
+    response = HttpResponse(
+        f"Too many sign-in attempts from your address. Try again in {seconds} seconds.\n",
+        status=429,
+        content_type="text/plain; charset=utf-8",
+    )
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 class AdminConfig(StockAdminConfig):
