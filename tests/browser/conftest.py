@@ -51,6 +51,9 @@ SCRUBBED_ENV = (
     "REALTIME_TYPING_TIMEOUT_SECONDS",
     "REALTIME_MAX_CONNECTIONS_PER_USER",
     "API_WRITE_RATE",
+    "HTTPS",
+    "TRUSTED_PROXIES",
+    "REALTIME_TYPING_CHANGES_PER_SECOND",
 )
 
 
@@ -93,9 +96,14 @@ class Daphne:
         self.env.update(
             DJANGO_SETTINGS_MODULE="realtime_project.settings",
             DATABASE_URL=f"sqlite:///{workdir / 'browser.sqlite3'}",
+            # DEBUG is off, as in production: a key of the suite's own.
+            SECRET_KEY="browser-tests-only-" + "k" * 40,
             # Every test signs up its own users from 127.0.0.1: the per-address
             # sign-up limit would stop the suite, not an attacker.
             API_CREDENTIALS_RATE="100000/minute",
+            REALTIME_MAX_SOCKETS_PER_ADDRESS="100000",
+            REALTIME_HANDSHAKES_PER_SECOND="100000",
+            REALTIME_HANDSHAKES_BURST="100000",
             PYTHONUNBUFFERED="1",
         )
 
@@ -257,9 +265,14 @@ class Pages:
         context.set_default_timeout(10_000)
         self.contexts.append(context)
         if user is not None:
+            # As the dashboard does: its page sets the CSRF cookie, the
+            # sign-in sends it back (login CSRF is refused).
+            context.request.get(self.server.url + "/")
+            csrf = next(c["value"] for c in context.cookies() if c["name"] == "csrftoken")
             response = context.request.post(
                 self.server.url + "/api/auth/login/",
                 data={"username": user["username"], "password": PASSWORD},
+                headers={"X-CSRFToken": csrf},
             )
             assert response.status == 200, response.text()
         page = context.new_page()

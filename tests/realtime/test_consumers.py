@@ -23,8 +23,12 @@ def token_of(user) -> str:
     return Token.objects.get_or_create(user=user)[0].key
 
 
-async def open_socket(path: str, *, origin: str | None = None) -> WebsocketCommunicator:
+async def open_socket(
+    path: str, *, origin: str | None = None, host: str | None = None
+) -> WebsocketCommunicator:
     headers = [(b"origin", origin.encode())] if origin else []
+    if host:
+        headers.append((b"host", host.encode()))
     communicator = DaphneCommunicator(application, path, headers=headers)
     connected, _ = await communicator.connect()
     assert connected
@@ -144,11 +148,24 @@ async def test_foreign_origin_is_refused_before_accept(db):
     assert not connected
 
 
-@pytest.mark.parametrize("origin", [None, "http://localhost:8000", "http://127.0.0.1:9999"])
-async def test_allowed_or_missing_origin_is_accepted(db, origin):
-    communicator = await open_socket("/ws/trending", origin=origin)
+@pytest.mark.parametrize(
+    "origin, host",
+    [(None, None), ("http://localhost:8000", "localhost:8000"), ("http://127.0.0.1:9999", "127.0.0.1:9999")],
+)
+async def test_allowed_or_missing_origin_is_accepted(db, origin, host):
+    communicator = await open_socket("/ws/trending", origin=origin, host=host)
     assert (await communicator.receive_json_from())["type"] == "trending"
     await communicator.disconnect()
+
+
+async def test_another_port_of_the_served_host_is_refused_before_accept(db):
+    communicator = DaphneCommunicator(
+        application,
+        "/ws/trending",
+        headers=[(b"origin", b"http://127.0.0.1:9999"), (b"host", b"127.0.0.1:8000")],
+    )
+    connected, _ = await communicator.connect()
+    assert not connected
 
 
 async def test_stats_count_user_and_global_connections(alice):
