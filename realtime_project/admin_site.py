@@ -6,19 +6,7 @@ from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig as StockAdminConfig
 from django.http import HttpResponse
 
-from realtime_project.throttles import CredentialsRateThrottle
-
-
-class AdminSignInThrottle(CredentialsRateThrottle):
-    """The REST sign-in and registration limit, with the same key: one
-    budget per client address for every way of trying a password.
-
-    Counted for a signed-in visitor too: DRF's anonymous throttle skips
-    authenticated requests, and any user can sign in to the API and then
-    guess an operator's password through the admin's form."""
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+from realtime_project.throttles import PasswordAttemptThrottle
 
 
 class AdminSite(admin.AdminSite):
@@ -29,7 +17,7 @@ class AdminSite(admin.AdminSite):
         limit refused with 429 before its password is checked. Showing the
         form (GET) is not limited."""
         if request.method == "POST":
-            throttle = AdminSignInThrottle()
+            throttle = PasswordAttemptThrottle()
             if not throttle.allow_request(request, None):
                 return too_many_sign_ins(throttle.wait())
         return super().login(request, extra_context)

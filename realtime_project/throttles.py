@@ -26,3 +26,14 @@ class CredentialsRateThrottle(ClientAddressMixin, AnonRateThrottle):
     """Limit password guessing and mass registration per client address."""
 
     scope = "credentials"
+
+
+class PasswordAttemptThrottle(CredentialsRateThrottle):
+    """The sign-in budget of the client address, with the same key, for
+    every way of trying a password (REST sign-in, password change, the
+    admin's form), counted for a signed-in caller too: DRF's anonymous
+    throttle skips authenticated requests, and a signed-in user (or a
+    stolen session) must not buy unlimited guesses at a password."""
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -10,6 +10,8 @@ from realtime_project.realtime.stats import stats_view
 api_patterns = [
     path("auth/register/", accounts.RegisterApi.as_view(), name="auth-register"),
     path("auth/token/", accounts.TokenApi.as_view(), name="auth-token"),
+    path("auth/token/rotate/", accounts.TokenRotateApi.as_view(), name="auth-token-rotate"),
+    path("auth/password/", accounts.PasswordChangeApi.as_view(), name="auth-password"),
     path("auth/login/", accounts.LoginApi.as_view(), name="auth-login"),
     path("auth/logout/", accounts.LogoutApi.as_view(), name="auth-logout"),
     path("auth/me/", accounts.MeApi.as_view(), name="auth-me"),

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http.cookie import parse_cookie
 
+from . import credentials
+
 
 def query_param(scope, name: str) -> str | None:
     """Return the first value of query-string parameter `name`, if any."""
@@ -25,11 +27,18 @@ def header(scope, name: bytes) -> str | None:
     return None
 
 
+# What a handshake authenticated with: (user, credential fingerprint). A
+# ticket's is None: it is spent on the handshake, and its socket belongs to
+# the user (closed when all of the user's credentials end).
+NOBODY = (AnonymousUser(), None)
+
+
 @database_sync_to_async
 def user_for_ticket(key: str):
     from .tickets import ticket_redeem
 
-    return ticket_redeem(key=key[:64]) or AnonymousUser()
+    user = ticket_redeem(key=key[:64])
+    return (user, None) if user is not None else NOBODY
 
 
 @database_sync_to_async
@@ -38,19 +47,24 @@ def user_for_token(key: str):
 
     token = Token.objects.select_related("user").filter(key=key).first()
     if token is None or not token.user.is_active:
-        return AnonymousUser()
-    return token.user
+        return NOBODY
+    return token.user, credentials.token_credential(token.key)
 
 
 async def user_for_session(session_key: str):
     # Channels' own session-to-user lookup (it verifies the session's auth
     # hash, as Django does), given the session it would find in the scope.
-    store = import_module(settings.SESSION_ENGINE).SessionStore
-    return await get_user({"session": store(session_key)})
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    user = await get_user({"session": session})
+    if not user.is_authenticated:
+        return NOBODY
+    # get_user has loaded the session: this reads its cache, not the database.
+    return user, credentials.session_credential(session)
 
 
-async def authenticate(scope):
-    """The user a WebSocket handshake speaks for, or AnonymousUser.
+async def identify(scope):
+    """Who a WebSocket handshake speaks for and with which credential:
+    (user or AnonymousUser, fingerprint or None).
 
     `?ticket=` (single-use), then `?token=` (API token), then the session
     cookie (browsers). A ticket or token overrides the cookie; a wrong one
@@ -66,11 +80,17 @@ async def authenticate(scope):
     session_key = parse_cookie(cookies).get(settings.SESSION_COOKIE_NAME) if cookies else None
     if session_key:
         return await user_for_session(session_key)
-    return AnonymousUser()
+    return NOBODY
+
+
+async def authenticate(scope):
+    """The user a WebSocket handshake speaks for, or AnonymousUser (see identify)."""
+    return (await identify(scope))[0]
 
 
 class StreamAuthMiddleware:
-    """Put the connecting user in `scope["user"]` (see authenticate).
+    """Put the connecting user in `scope["user"]`, and the fingerprint of the
+    credential it connected with in `scope["credential"]` (see identify).
 
     One step instead of Channels' stack of four (cookies, session, session
     wrapper, auth) plus ours for tokens: each of those copied the scope and
@@ -83,7 +103,8 @@ class StreamAuthMiddleware:
         self.inner = inner
 
     async def __call__(self, scope, receive, send):
-        return await self.inner(dict(scope, user=await authenticate(scope)), receive, send)
+        user, credential = await identify(scope)
+        return await self.inner(dict(scope, user=user, credential=credential), receive, send)
 
 
 class BrowserOriginValidator(OriginValidator):

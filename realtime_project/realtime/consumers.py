@@ -22,7 +22,7 @@ from channels.layers import get_channel_layer
 
 from django.conf import settings
 
-from . import delivery, envelope
+from . import credentials, delivery, envelope
 from .auth import query_param
 from .cluster import publish_now
 from .daphne_direct import daphne_socket, send_text_now
@@ -164,7 +164,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         # Counted before joining: from the first group_add on, what the layer
         # queues for us must be sent before anything it could write directly.
         delivery.track(self)
-        for group in self.stream_groups():
+        for group in self.stream_groups() + self.credential_groups():
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups.append(group)
         self.is_open = True
@@ -184,6 +184,14 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.socket = daphne_socket(self.base_send)
         if self.socket is not None:
             delivery.ready(self)
+
+    def credential_groups(self) -> list[str]:
+        # Every authenticated connection, of any stream, hears when the
+        # credential it was opened with ends (credentials_ended).
+        user = self.user
+        if user is None or not user.is_authenticated:
+            return []
+        return [credentials.user_group(user.pk)]
 
     async def resume(self) -> None:
         """Replay what the client missed since `?since=<id>`, oldest first.
@@ -342,6 +350,12 @@ class StreamConsumer(AsyncWebsocketConsumer):
         count_delivered(event.get("kind", ""))
         if "sent_at" in event:
             BROADCAST_LATENCY.observe(max(0.0, time.time() - event["sent_at"]))
+
+    async def credentials_ended(self, event):
+        """Close with 4401 when the credential this connection was opened
+        with has ended (signed out, password changed, token replaced...)."""
+        if self.is_open and credentials.ended(event, self.scope.get("credential")):
+            await self.shut(CloseCode.NOT_AUTHENTICATED, "credentials ended: sign in again")
 
     def deliver_now(self, event, frames: dict) -> bool:
         """Write a channel-layer `stream.event` to the socket at once (see

@@ -21,3 +21,21 @@ class WebSocketTicket(models.Model):
 
     def __str__(self) -> str:
         return f"ticket for {self.user} until {self.expires_at:%H:%M:%S}"
+
+
+class UsernameSkeleton(models.Model):
+    """What a user's username looks like (realtime_project/usernames.py), so
+    that a sign-up resembling an existing user is found with one indexed read.
+
+    Not unique: users made by an operator (admin, createsuperuser) are not
+    refused, and two look-alikes from before the check existed must not make
+    every save of either fail. Registration refuses a new one.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    skeleton = models.CharField(max_length=600, db_index=True)
+
+    def __str__(self) -> str:
+        return self.skeleton

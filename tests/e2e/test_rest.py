@@ -88,8 +88,16 @@ def test_token_endpoint_returns_the_users_token(live_server, alice):
 
 @pytest.mark.parametrize("path", ["/api/auth/token/", "/api/auth/login/"])
 def test_wrong_password_is_401(live_server, alice, path):
+    # From the dashboard's page: the sign-in refuses a request without its CSRF token.
+    cookies = http.cookiejar.CookieJar()
+    http_request(live_server.http_url + "/", cookies=cookies)
+    csrf = {cookie.name: cookie.value for cookie in cookies}["csrftoken"]
     status, body = live_server.api(
-        "POST", path, body={"username": alice.username, "password": "wrong-Password-1"}
+        "POST",
+        path,
+        body={"username": alice.username, "password": "wrong-Password-1"},
+        cookies=cookies,
+        headers={"X-CSRFToken": csrf},
     )
     assert status == 401, (status, body)
     assert "detail" in body
@@ -97,13 +105,7 @@ def test_wrong_password_is_401(live_server, alice, path):
 
 def test_login_sets_a_session_cookie_that_authenticates(live_server, alice):
     cookies = http.cookiejar.CookieJar()
-    status, body = live_server.api(
-        "POST",
-        "/api/auth/login/",
-        body={"username": alice.username, "password": PASSWORD},
-        cookies=cookies,
-    )
-    assert status == 200, body
+    body = live_server.browser_sign_in(alice, cookies)
     assert body["user_id"] == alice.user_id
     assert "sessionid" in {cookie.name for cookie in cookies}
     status, me = live_server.api("GET", "/api/auth/me/", cookies=cookies)

@@ -6,7 +6,7 @@ from channels.db import database_sync_to_async
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from realtime_project.realtime.auth import authenticate
+from realtime_project.realtime.auth import authenticate, identify
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -19,10 +19,14 @@ def handshake(query: str = "", cookie: str | None = None) -> dict:
 
 
 @database_sync_to_async
-def session_cookie(user) -> str:
+def session_key(user) -> str:
     client = Client()
     client.force_login(user)
-    return f"theme=dark; sessionid={client.cookies['sessionid'].value}"
+    return client.cookies["sessionid"].value
+
+
+async def session_cookie(user) -> str:
+    return f"theme=dark; sessionid={await session_key(user)}"
 
 
 @database_sync_to_async
@@ -69,3 +73,21 @@ async def test_token_of_a_deactivated_user_names_nobody(alice):
 async def test_wrong_ticket_names_nobody_even_beside_a_good_token(alice):
     scope = handshake(f"ticket=wrong&token={await token_of(alice)}")
     assert not (await authenticate(scope)).is_authenticated
+
+
+async def test_a_handshake_names_its_credential_by_a_fingerprint_never_the_secret(alice):
+    # The fingerprint travels through Redis to every server process.
+    token = await token_of(alice)
+    user, by_token = await identify(handshake(f"token={token}"))
+    assert user.pk == alice.pk and by_token and token not in by_token
+    first, second = await session_key(alice), await session_key(alice)
+    _, by_first = await identify(handshake(cookie=f"sessionid={first}"))
+    _, by_second = await identify(handshake(cookie=f"sessionid={second}"))
+    assert len({by_token, by_first, by_second}) == 3
+    assert first not in by_first and second not in by_second
+
+
+@pytest.mark.parametrize("query", ["", "token=wrong", "ticket=wrong"])
+async def test_an_anonymous_handshake_has_no_credential(query):
+    user, credential = await identify(handshake(query))
+    assert not user.is_authenticated and credential is None
