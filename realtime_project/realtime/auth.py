@@ -1,11 +1,10 @@
-"""Who is on the other end of a WebSocket, and whether their page may connect."""
+"""Who is on the other end of a WebSocket (the Origin check is origin.py's)."""
 
 from importlib import import_module
 from urllib.parse import parse_qs
 
 from channels.auth import get_user
 from channels.db import database_sync_to_async
-from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http.cookie import parse_cookie
@@ -105,25 +104,3 @@ class StreamAuthMiddleware:
     async def __call__(self, scope, receive, send):
         user, credential = await identify(scope)
         return await self.inner(dict(scope, user=user, credential=credential), receive, send)
-
-
-class BrowserOriginValidator(OriginValidator):
-    """Refuse a handshake whose `Origin` names a host outside the allowed list.
-
-    Unlike Channels' stock validator, a handshake with no `Origin` is
-    accepted: browsers always send one, so its absence means a non-browser
-    client, which cross-site hijacking cannot involve (PROTOCOL.md).
-    """
-
-    def valid_origin(self, parsed_origin):
-        if parsed_origin is None:
-            return True
-        return self.validate_origin(parsed_origin)
-
-
-def AllowedHostsOriginValidator(application):
-    """Validate `Origin` against `ALLOWED_HOSTS`, read when the app is built."""
-    allowed_hosts = settings.ALLOWED_HOSTS
-    if settings.DEBUG and not allowed_hosts:
-        allowed_hosts = ["localhost", "127.0.0.1", "[::1]"]
-    return BrowserOriginValidator(application, allowed_hosts)
