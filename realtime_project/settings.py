@@ -291,7 +291,8 @@ REALTIME_MAX_MESSAGE_BYTES = int(env_number("REALTIME_MAX_MESSAGE_BYTES", 16384)
 # Typing on/off changes per connection per second (each reaches every watcher).
 REALTIME_TYPING_CHANGES_PER_SECOND = env_number("REALTIME_TYPING_CHANGES_PER_SECOND", 2)
 # Unsent bytes a WebSocket may hold before its client is closed with 4429 as
-# too slow (Centrifugo's default client queue is 1 MB too).
+# too slow (Centrifugo's default client queue is 1 MB too); the kernel's send
+# buffer is fixed to a quarter of it (realtime/daphne_limits.py).
 REALTIME_MAX_QUEUED_BYTES = int(env_number("REALTIME_MAX_QUEUED_BYTES", 1024 * 1024))
 
 # Hostile clients (docs/SECURITY.md).
@@ -306,9 +307,11 @@ REALTIME_HANDSHAKES_BURST = int(env_number("REALTIME_HANDSHAKES_BURST", 100))
 # Descriptors kept free for REST, health checks, the database and Redis:
 # past (limit - reserve) open WebSockets, new ones are refused with 1013.
 REALTIME_DESCRIPTOR_RESERVE = int(env_number("REALTIME_DESCRIPTOR_RESERVE", 256))
-# Seconds a client has to send a request's headers (slowloris).
+# Seconds a client has to send a request's headers, from the connection (or the
+# first byte of a kept-alive request): slowloris. A 408 past it.
 REALTIME_HEADER_TIMEOUT_SECONDS = env_number("REALTIME_HEADER_TIMEOUT_SECONDS", 10)
-# Largest request body the server takes; a larger Content-Length is a 413 at once.
+# Largest request body the server takes; a larger Content-Length is a 413 at once,
+# a chunked body is cut off with 413 when it grows past it.
 REALTIME_MAX_REQUEST_BYTES = int(env_number("REALTIME_MAX_REQUEST_BYTES", 1024 * 1024))
 # /metrics: the networks that may read it, and/or a bearer token that may.
 REALTIME_METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")

@@ -14,9 +14,27 @@ more than REALTIME_MAX_QUEUED_BYTES wait for a client, its frames are
 dropped and the connection is closed with 4429. Nothing is lost for good:
 notifications and feed items are rows, and the client resumes with `?since=`.
 (Centrifugo's default client queue is 1 MB; so is ours.)
+
+Twisted's buffer is not all that waits: the kernel's send buffer comes
+first, and Linux grows it by itself (up to tcp_wmem's maximum, 4 MiB) for a
+fast peer, on loopback or a LAN. All that was queued before Twisted held a
+byte, and the 4429 close frame waited behind it: a client had to read
+megabytes within autobahn's one-second closing handshake to learn why it
+was cut off, and otherwise saw a reset. So when a WebSocket connects, its
+socket's send buffer is fixed to a share of REALTIME_MAX_QUEUED_BYTES
+(KERNEL_SHARE; Linux doubles the value for its bookkeeping and caps it at
+net.core.wmem_max): the close frame then follows the bound plus that share.
+The cost is one system call per connection, none per message. A fixed
+buffer is no longer autotuned, which caps one socket's throughput at about
+(buffer / round trip): still megabytes a second across a continent, for a
+stream of small events.
+
+HTTP requests have limits of their own (daphne_http_limits.py), installed
+from here too.
 """
 
 import logging
+import socket
 
 from .metrics import CLIENTS_DROPPED
 
@@ -32,6 +50,19 @@ def queued_bytes(transport) -> int:
 
 
 _max_queued_bytes = 1 << 20
+# The kernel's send buffer of a WebSocket is this fraction of the bound.
+KERNEL_SHARE = 4
+
+
+def bound_send_buffer(transport, max_queued: int) -> None:
+    """Fix the kernel send buffer of `transport`'s socket to a share of
+    `max_queued` (see the module's docstring): once per connection."""
+    try:
+        handle = transport.getHandle()
+        handle.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, max(max_queued // KERNEL_SHARE, 1))
+    except (AttributeError, OSError):
+        # Not a socket (a test transport), or one that takes no such option.
+        pass
 
 
 def may_send(protocol) -> bool:
@@ -55,8 +86,17 @@ def may_send(protocol) -> bool:
 def install_daphne_limits(*, max_message_bytes: int, max_queued_bytes: int) -> None:
     """Make Daphne close with 1009 a client whose message passes
     `max_message_bytes`, and with 4429 one whose unsent data passes
-    `max_queued_bytes`."""
+    `max_queued_bytes` (with the kernel's send buffer bounded to a share of
+    it); and bound HTTP requests as settings say (daphne_http_limits)."""
     from daphne.ws_protocol import WebSocketProtocol
+    from django.conf import settings
+
+    from .daphne_http_limits import install_http_limits
+
+    install_http_limits(
+        header_timeout=settings.REALTIME_HEADER_TIMEOUT_SECONDS,
+        max_request_bytes=settings.REALTIME_MAX_REQUEST_BYTES,
+    )
 
     if getattr(WebSocketProtocol.serverSend, "bounded", False):
         return
@@ -69,6 +109,7 @@ def install_daphne_limits(*, max_message_bytes: int, max_queued_bytes: int) -> N
         self.maxFramePayloadSize = max_message_bytes
         # Send the 1009 close frame rather than just dropping the TCP connection.
         self.failByDrop = False
+        bound_send_buffer(self.transport, _max_queued_bytes)
         return unlimited_connect(self, request)
 
     global _max_queued_bytes

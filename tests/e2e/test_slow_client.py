@@ -40,10 +40,10 @@ pytestmark = pytest.mark.asyncio
 MAX_QUEUED_BYTES = 65536
 # What the stalled client lets its kernel buffer (Linux doubles it).
 CLIENT_RCVBUF = 4096
-# An Ethernet-sized segment, as a client on a real network announces. On
-# loopback the default is 64 KiB, and Linux sizes the server's socket send
-# buffer from it (2 x segments in flight x segment size): the kernel alone
-# would then hold ~4 MB for the stalled client before Daphne buffers a byte.
+# An Ethernet-sized segment, as a client on a real network announces. (On
+# loopback the default is 64 KiB, from which Linux would autotune the
+# server's send buffer to megabytes; the server now fixes that buffer itself,
+# realtime/daphne_limits.py, and test_slow_reader_bound.py uses loopback's.)
 CLIENT_MSS = 1460
 # Tweets as long as allowed: fewer needed to fill the buffers.
 CONTENT = "slow reader test " + "x" * 250
@@ -76,14 +76,16 @@ class StalledClient:
 
     It reads only when told to (`pong`, `drain`), so the server meets a
     client whose TCP window is closed, as with a frozen tab or a phone that
-    lost its radio without a FIN.
+    lost its radio without a FIN. It announces `mss` as its segment size
+    (None: the link's own).
     """
 
-    def __init__(self, server: LiveServer, path: str, query: dict):
+    def __init__(self, server: LiveServer, path: str, query: dict, *, mss: int | None = CLIENT_MSS):
         self.sock = socket.socket()
         # Before connect(): the window scale is fixed by the handshake.
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, CLIENT_RCVBUF)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, CLIENT_MSS)
+        if mss:
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, mss)
         self.sock.settimeout(MESSAGE_TIMEOUT)
         self.sock.connect(("127.0.0.1", server.port))
         key = base64.b64encode(os.urandom(16)).decode()
