@@ -155,15 +155,16 @@ def test_token_authenticated_writes_need_no_csrf_token(live_server):
     received = http.cookiejar.CookieJar()  # a script: no cookies sent, whatever is set
     headers = {"Origin": EVIL_ORIGIN}
 
+    body = {"content": "by script"}
     status, tweet = live_server.api(
-        "POST", "/api/tweets/", author.token, {"content": "by script"}, cookies=received,
-        headers=headers,
+        "POST", "/api/tweets/", author.token, body, cookies=received, headers=headers
     )
     assert status == 201, tweet
     path = f"/api/tweets/{tweet['tweet_id']}/like/"
     assert live_server.api("POST", path, reader.token, headers=headers)[0] == 200
     path = f"/api/users/{author.user_id}/follow/"
     assert live_server.api("POST", path, reader.token, headers=headers)[0] == 200
+    assert unread_count(live_server, author) == 2  # the like and the follow
     status, answer = live_server.api(
         "POST", "/api/notifications/read-all/", author.token, headers=headers
     )
