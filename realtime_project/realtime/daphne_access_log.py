@@ -14,62 +14,58 @@ the project sees it instead (client_address.resolve_client): the peer,
 unless the peer is a trusted proxy, and never what a client wrote itself.
 """
 
+from twisted.internet.address import IPv4Address, IPv6Address
+
 from .client_address import resolve_client
 from .log_redaction import redact
 
-# The request whose reply Daphne is writing: its access log line is
-# written from within (WebRequest.handle_reply), with only the TCP peer.
-_replying = None
 
-
-def request_client(request) -> str | None:
-    """`host:port` of the client of a Daphne (Twisted) HTTP request, as
-    the access log names it; the port is 0 for an address a proxy forwarded,
-    as in the ASGI scope (ClientAddressMiddleware)."""
-    peer = request.client_addr
-    if not peer:
-        address = request.getClientAddress()
-        if not hasattr(address, "host"):
-            return None
-        peer = [address.host, address.port]
-    host, port = str(peer[0]), peer[1]
+def request_client(request) -> tuple[str, int] | None:
+    """(host, port) of the client of a Daphne (Twisted) HTTP request: its
+    TCP peer, or the client a trusted proxy names (resolve_client), with
+    port 0 as in the ASGI scope (ClientAddressMiddleware)."""
+    peer = request.getClientAddress()
+    if not hasattr(peer, "host"):
+        return None
     # The first header, as ClientAddressMiddleware reads it from the scope.
     forwarded = request.requestHeaders.getRawHeaders(b"x-forwarded-for")
     if forwarded:
-        client = resolve_client(host, forwarded[0].decode("latin1"))
-        if client != host:
-            host, port = client, 0
-    return f"{host}:{port}"
+        client = resolve_client(peer.host, forwarded[0].decode("latin1"))
+        if client != peer.host:
+            return client, 0
+    return peer.host, peer.port
+
+
+def forwarded_client_request(request_class):
+    """A subclass of Daphne's request class whose client (what Daphne puts
+    in its access log line and scope) is `request_client`'s."""
+
+    class ForwardedClientRequest(request_class):
+        def process(self):
+            client = request_client(self)
+            if client is not None and client[0] != self.client.host:
+                kind = IPv6Address if ":" in client[0] else IPv4Address
+                self.client = kind("TCP", *client)
+            return super().process()
+
+    return ForwardedClientRequest
 
 
 def install_query_free_access_log() -> None:
     """Make Daphne's access log write paths without their query strings or
-    any credential, and name the client of an HTTP request by
-    `request_client`."""
+    any credential. (HTTP requests name their client by `request_client`
+    through the request class daphne_http_limits gives Daphne's channels.)"""
     from daphne.access import AccessLogGenerator
-    from daphne.http_protocol import WebRequest
 
     if getattr(AccessLogGenerator.__call__, "query_free", False):
         return
     write_with_query = AccessLogGenerator.__call__
-    reply = WebRequest.handle_reply
-
-    def handle_reply(self, message):
-        global _replying
-        _replying = self
-        try:
-            return reply(self, message)
-        finally:
-            _replying = None
 
     def __call__(self, protocol, action, details):
         path = details.get("path")
         if isinstance(path, str):
             details = dict(details, path=redact(path.split("?", 1)[0]))
-        if protocol == "http" and _replying is not None:
-            details = dict(details, client=request_client(_replying))
         return write_with_query(self, protocol, action, details)
 
     __call__.query_free = True
     AccessLogGenerator.__call__ = __call__
-    WebRequest.handle_reply = handle_reply

@@ -27,7 +27,7 @@ import logging
 
 from twisted.web import http
 
-from .daphne_access_log import request_client
+from .daphne_access_log import forwarded_client_request, request_client
 from .metrics import CLIENTS_DROPPED
 
 logger = logging.getLogger(__name__)
@@ -193,6 +193,7 @@ class BoundedHTTPChannel(http.HTTPChannel):
         server = getattr(getattr(self, "factory", None), "server", None)
         if server is None or not self.requests or not hasattr(self, "_command"):
             return
+        client = request_client(self.requests[-1])
         server.log_action(
             "http",
             "complete",
@@ -200,7 +201,7 @@ class BoundedHTTPChannel(http.HTTPChannel):
                 "path": self._path.decode("ascii", "replace"),
                 "status": status,
                 "method": self._command.decode("ascii", "replace"),
-                "client": request_client(self.requests[-1]),
+                "client": "%s:%s" % client if client else None,
                 "time_taken": 0,
                 "size": 0,
             },
@@ -216,18 +217,20 @@ def install_http_limits(*, header_timeout: float, max_request_bytes: int) -> Non
     """Make Daphne's HTTP channels enforce `header_timeout` for request
     headers, `max_request_bytes` for request bodies, and IDLE_SECONDS of
     silence at most."""
-    from daphne.http_protocol import HTTPFactory
+    from daphne.http_protocol import HTTPFactory, WebRequest
 
     BoundedHTTPChannel.header_timeout = header_timeout
     BoundedHTTPChannel.max_body_bytes = max_request_bytes
     if getattr(HTTPFactory.buildProtocol, "bounded", False):
         return
     unbounded_build = HTTPFactory.buildProtocol
+    request_class = forwarded_client_request(WebRequest)
 
     def buildProtocol(self, addr):
         protocol = unbounded_build(self, addr)
         # Twisted's HTTPFactory sets its twelve-hour default on each protocol.
         protocol.timeOut = IDLE_SECONDS
+        protocol.requestFactory = request_class
         return protocol
 
     buildProtocol.bounded = True
