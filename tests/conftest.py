@@ -184,3 +184,13 @@ def redis_server():
     yield f"redis://127.0.0.1:{port}/0"
     process.kill()
     process.wait()
+
+
+@pytest.fixture
+def admin_client(client, make_user):
+    """Django's test client signed in as a superuser."""
+    admin = make_user("root")
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client.force_login(admin)
+    return client

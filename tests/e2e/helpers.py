@@ -129,6 +129,20 @@ def decode_json(body: bytes):
         return body.decode("utf-8", "replace")
 
 
+def wrong_sign_in(server, *, source_address: str, forwarded_for: str | None = None) -> int:
+    """Try a wrong password from `source_address` (naming `forwarded_for`
+    in X-Forwarded-For); return the status: 401, or 429 past the limit."""
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    status, _ = server.api(
+        "POST",
+        "/api/auth/token/",
+        body={"username": "nobody-at-all", "password": "guess"},
+        headers=headers,
+        source_address=source_address,
+    )
+    return status
+
+
 # --- The live server --------------------------------------------------------
 
 

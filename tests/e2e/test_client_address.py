@@ -9,7 +9,7 @@ OTHER_CLIENT_ADDRESS, is not limited by the attack.
 import pytest
 
 from .conftest import limited_env, running_server, server_env
-from .helpers import OTHER_CLIENT_ADDRESS
+from .helpers import OTHER_CLIENT_ADDRESS, wrong_sign_in
 
 # A small budget keeps the test fast: each wrong password costs a hash.
 RATE = 5
@@ -37,18 +37,6 @@ def proxied_server(tmp_path_factory):
         yield server
 
 
-def sign_in(server, *, source_address, forwarded_for=None) -> int:
-    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
-    status, _ = server.api(
-        "POST",
-        "/api/auth/token/",
-        body={"username": "nobody-at-all", "password": "guess"},
-        headers=headers,
-        source_address=source_address,
-    )
-    return status
-
-
 def register(server, *, source_address, forwarded_for=None) -> int:
     headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
     # Invalid on purpose (no password): the limit counts before validation.
@@ -65,11 +53,11 @@ def register(server, *, source_address, forwarded_for=None) -> int:
 def test_x_forwarded_for_does_not_reset_the_sign_in_limit(direct_server):
     attacker = "127.0.1.1"
     statuses = [
-        sign_in(direct_server, source_address=attacker, forwarded_for=f"10.0.{n}.1")
+        wrong_sign_in(direct_server, source_address=attacker, forwarded_for=f"10.0.{n}.1")
         for n in range(RATE + 3)
     ]
     assert statuses == [401] * RATE + [429] * 3
-    assert sign_in(direct_server, source_address=OTHER_CLIENT_ADDRESS) == 401
+    assert wrong_sign_in(direct_server, source_address=OTHER_CLIENT_ADDRESS) == 401
 
 
 def test_x_forwarded_for_does_not_reset_the_registration_limit(direct_server):
@@ -84,7 +72,7 @@ def test_x_forwarded_for_does_not_reset_the_registration_limit(direct_server):
 def test_x_forwarded_for_from_a_client_that_is_not_a_trusted_proxy_is_ignored(proxied_server):
     attacker = "127.0.1.3"
     statuses = [
-        sign_in(proxied_server, source_address=attacker, forwarded_for=f"10.2.{n}.1")
+        wrong_sign_in(proxied_server, source_address=attacker, forwarded_for=f"10.2.{n}.1")
         for n in range(RATE + 1)
     ]
     assert statuses[-1] == 429
@@ -95,8 +83,8 @@ def test_a_trusted_proxy_names_the_client_by_the_rightmost_entry(proxied_server)
     # the client wrote before it is not.
     proxy = "127.0.0.1"
     limited = [
-        sign_in(proxied_server, source_address=proxy, forwarded_for=f"9.9.9.{n}, 198.51.100.7")
+        wrong_sign_in(proxied_server, source_address=proxy, forwarded_for=f"9.9.9.{n}, 198.51.100.7")
         for n in range(RATE + 1)
     ]
     assert limited[-1] == 429
-    assert sign_in(proxied_server, source_address=proxy, forwarded_for="198.51.100.8") == 401
+    assert wrong_sign_in(proxied_server, source_address=proxy, forwarded_for="198.51.100.8") == 401

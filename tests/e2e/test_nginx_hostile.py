@@ -13,7 +13,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from .conftest import free_port, limited_env, render_nginx, running_nginx, running_server, server_env
-from .helpers import OTHER_CLIENT_ADDRESS, http_request, ping
+from .helpers import OTHER_CLIENT_ADDRESS, http_request, ping, wrong_sign_in
 
 pytestmark = pytest.mark.asyncio
 
@@ -52,26 +52,14 @@ def front(proxied_daphne, tmp_path_factory):
         yield nginx
 
 
-def sign_in(server, *, source_address, forwarded_for=None) -> int:
-    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
-    status, _ = server.api(
-        "POST",
-        "/api/auth/token/",
-        body={"username": "nobody-at-all", "password": "guess"},
-        headers=headers,
-        source_address=source_address,
-    )
-    return status
-
-
 async def test_x_forwarded_for_through_nginx_does_not_reset_the_sign_in_limit(front):
     attacker = "127.0.4.1"
     statuses = [
-        sign_in(front, source_address=attacker, forwarded_for=f"10.3.{n}.1")
+        wrong_sign_in(front, source_address=attacker, forwarded_for=f"10.3.{n}.1")
         for n in range(RATE + 2)
     ]
     assert statuses == [401] * RATE + [429] * 2
-    assert sign_in(front, source_address=OTHER_CLIENT_ADDRESS) == 401
+    assert wrong_sign_in(front, source_address=OTHER_CLIENT_ADDRESS) == 401
 
 
 async def test_metrics_are_not_published_through_nginx(front, proxied_daphne):

@@ -7,15 +7,6 @@ from feed.models import Tweet
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(client, make_user):
-    admin = make_user("root")
-    admin.is_staff = admin.is_superuser = True
-    admin.save()
-    client.force_login(admin)
-    return client
-
-
 def add_tweet(admin_client, author, content):
     return admin_client.post(
         "/admin/feed/tweet/add/",

@@ -8,15 +8,6 @@ from notifications.models import Notification
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(client, make_user):
-    admin = make_user("root")
-    admin.is_staff = admin.is_superuser = True
-    admin.save()
-    client.force_login(admin)
-    return client
-
-
 def test_changelist_query_count_does_not_grow_with_rows(admin_client, alice, bob):
     def queries_for_changelist():
         with CaptureQueriesContext(connection) as queries:
