@@ -11,8 +11,12 @@ resume would start after it.
 
 channels-redis 4.3 takes an `on_reconnect` argument but never calls it, so
 the hook is redis-py's own: `PubSub.on_connect` runs on every reconnection of
-a pub/sub connection (not on the first connection). After it has restored
-the subscriptions, every open stream catches up (consumers.catch_up).
+a pub/sub connection (not on the first connection). The layer's shards
+subscribe through `WatchedPubSub` (layers._OnePassShard); after it has
+restored the subscriptions, every open stream catches up (its `catch_up`).
+
+This module knows the open streams only through delivery.tracked(): the
+layer depends on no consumer.
 """
 
 import asyncio
@@ -20,27 +24,22 @@ import logging
 
 from redis.asyncio.client import PubSub
 
-from .consumers import catch_up_open_streams
+from . import delivery
 from .metrics import LAYER_RECONNECTS
 
 logger = logging.getLogger(__name__)
 
-_installed = False
 # Catch-up tasks in flight (the loop keeps only weak references to tasks).
 _tasks: set[asyncio.Task] = set()
 
 
-def install_layer_watch() -> None:
-    """Have open streams catch up whenever a pub/sub connection comes back."""
-    global _installed
-    if _installed:
-        return
-    _installed = True
-    resubscribe = PubSub.on_connect
+class WatchedPubSub(PubSub):
+    """redis-py's PubSub, which has the open streams catch up whenever it
+    comes back subscribed after losing its connection."""
 
-    async def on_connect(self: PubSub, connection) -> None:
-        await resubscribe(self, connection)
-        if not (self.channels or self.patterns):
+    async def on_connect(self, connection) -> None:
+        await super().on_connect(connection)
+        if not self.subscribed:
             return  # nothing was subscribed: nothing could be missed
         LAYER_RECONNECTS.inc()
         # In a task of its own: this runs inside the layer's receive loop,
@@ -49,7 +48,21 @@ def install_layer_watch() -> None:
         _tasks.add(task)
         task.add_done_callback(_tasks.discard)
 
-    PubSub.on_connect = on_connect
+
+async def catch_up_open_streams() -> int:
+    """Have every open stream of this process catch up (its `catch_up()`);
+    return how many were open to do so.
+
+    Called when the channel layer reconnects after losing its connection:
+    what was published meanwhile reached no one here.
+    """
+    caught_up = 0
+    for consumer in delivery.tracked():
+        try:
+            caught_up += await consumer.catch_up()
+        except Exception:
+            logger.exception("catching up %s failed", consumer.stream)
+    return caught_up
 
 
 async def _catch_up() -> None:

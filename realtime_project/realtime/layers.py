@@ -2,11 +2,10 @@
 default), and channels-redis' pub/sub layer with one-pass local delivery.
 
 Channels' InMemoryChannelLayer walks every channel and every group
-membership on each group_send and on each receive (to expire old messages),
-and deep-copies a message once per receiver. With N connections a broadcast
-to them all costs O(N^2): unusable past about a thousand sockets. This
-subclass expires at most once a second, and hands each receiver a shallow
-copy (our messages hold only immutable values: an encoded string, ids).
+membership on each group_send and on each receive (to expire old messages).
+With N connections a broadcast to them all costs O(N^2): unusable past about
+a thousand sockets. This subclass walks them at most once a second, and
+checks only the head of the queue it reads on each receive.
 
 Both hand a group's `stream.event` to delivery.py, which writes it at once
 to every local consumer ready for it; only the rest are queued. Both let a
@@ -15,6 +14,7 @@ receive_nowait, forget_channel: see StreamConsumer.serve).
 """
 
 import asyncio
+import copy
 import logging
 import time
 import uuid
@@ -27,9 +27,12 @@ from channels_redis.pubsub import (
     RedisSingleShardConnection,
     _wrap_close,
 )
+from channels_redis.utils import create_pool
+from redis import asyncio as aioredis
 
 from . import delivery
 from .inbox import Inbox
+from .layer_watch import WatchedPubSub
 
 CLEAN_INTERVAL_SECONDS = 1.0
 # group_send_many through Redis: groups named per message (a message of
@@ -40,6 +43,23 @@ logger = logging.getLogger(__name__)
 
 
 class FanOutInMemoryChannelLayer(InMemoryChannelLayer):
+    """Channels' InMemoryChannelLayer, with its contract (tests/realtime/
+    test_inmemory_layer_contract.py runs the same suite on both) and
+    without its O(N) walks per send and receive.
+
+    Expiry: no receiver is handed a message past its expiry (receive() and
+    receive_nowait() check the head of the queue they read), and a channel
+    that lets one expire leaves its groups, as Channels does. The walk over
+    every queue and every group membership runs at most once a second
+    (group memberships: as often as their expiry needs, to 1%).
+
+    Copies: every queued message is a deep copy, as Channels makes, so no
+    receiver shares a nested value with the sender or another receiver. A
+    `stream.event` that delivery.deliver writes at once to a ready
+    consumer's socket is neither copied nor queued: what it writes is the
+    message's already-encoded text, so no receiver holds anything of it.
+    """
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._cleaned_at = 0.0
@@ -56,13 +76,9 @@ class FanOutInMemoryChannelLayer(InMemoryChannelLayer):
         self._cleaned_at = now
         wall_now = time.time()
         for channel, queue in [item for item in self.channels.items() if item[1].qsize()]:
-            while not queue.empty() and queue._queue[0][0] < wall_now:
-                queue.get_nowait()
-                # As Channels does: a channel that let a message expire is
-                # not being read; it leaves its groups.
-                self._remove_from_groups(channel)
-                if queue.empty():
-                    self.channels.pop(channel, None)
+            self._drop_expired(channel, queue, wall_now)
+            if queue.empty():
+                self.channels.pop(channel, None)
         if now - self._groups_cleaned_at >= max(CLEAN_INTERVAL_SECONDS, self.group_expiry / 100):
             self._groups_cleaned_at = now
             joined_before = int(wall_now) - self.group_expiry
@@ -70,6 +86,18 @@ class FanOutInMemoryChannelLayer(InMemoryChannelLayer):
                 for name, joined in list(members.items()):
                     if joined and joined < joined_before:
                         members.pop(name, None)
+
+    def _drop_expired(self, channel: str, queue, now: float) -> None:
+        """Drop the expired messages at the head of `channel`'s queue (all of
+        them: every message expires `expiry` after its send, in order)."""
+        expired = False
+        while not queue.empty() and queue._queue[0][0] < now:
+            queue.get_nowait()
+            expired = True
+        if expired:
+            # As Channels does: a channel that let a message expire is not
+            # being read; it leaves its groups.
+            self._remove_from_groups(channel)
 
     def inbox(self, channel: str) -> Inbox:
         """The queue of `channel`, made if it has none (an Inbox: Channels
@@ -83,27 +111,33 @@ class FanOutInMemoryChannelLayer(InMemoryChannelLayer):
     async def send(self, channel, message):
         assert isinstance(message, dict), "message is not a dict"
         self.require_valid_channel_name(channel)
+        assert "__asgi_channel__" not in message
         self._put(channel, message, time.time() + self.expiry)
 
     def _put(self, channel: str, message: dict, expires: float) -> None:
         queue = self.inbox(channel)
         try:
-            queue.put_nowait((expires, dict(message)))
+            queue.put_nowait((expires, copy.deepcopy(message)))
         except asyncio.QueueFull:
             raise ChannelFull(channel) from None
         delivery.note_queued(channel)
 
     async def receive(self, channel):
-        # Channels' own, with the channel's Inbox for its asyncio.Queue.
+        # Channels' own, with the channel's Inbox for its asyncio.Queue, and
+        # never a message past its expiry (one may expire while queued
+        # between two of the periodic walks).
         self.require_valid_channel_name(channel)
         self._clean_expired()
         queue = self.inbox(channel)
         try:
-            _, message = await queue.get()
+            while True:
+                expires, message = await queue.get()
+                if expires >= time.time():
+                    return message
+                self._remove_from_groups(channel)
         finally:
             if queue.empty():
                 self.channels.pop(channel, None)
-        return message
 
     # --- A local channel read without a task (StreamConsumer.serve) ------
 
@@ -111,7 +145,10 @@ class FanOutInMemoryChannelLayer(InMemoryChannelLayer):
         """The next message for `channel`, or None: receive() without waiting."""
         self._clean_expired()
         queue = self.channels.get(channel)
-        if queue is None or queue.empty():
+        if queue is None:
+            return None
+        self._drop_expired(channel, queue, time.time())
+        if queue.empty():
             return None
         _, message = queue.get_nowait()
         return message
@@ -134,13 +171,18 @@ class FanOutInMemoryChannelLayer(InMemoryChannelLayer):
         for group in groups:
             self.require_valid_group_name(group)
         self._clean_expired()
-        expires = time.time() + self.expiry
         members = [channel for group in groups for channel in self.groups.get(group, ())]
         if not members:
             return
-        for channel in delivery.deliver(members, message, now=time.time()):
+        # Channels' group_send is a send() to each member, which refuses this.
+        assert "__asgi_channel__" not in message
+        now = time.time()
+        # Written now, the message cannot have expired; with no expiry at all
+        # (expiry=0) it is queued, and expires there, as Channels' would.
+        left = delivery.deliver(members, message, now=now) if self.expiry > 0 else members
+        for channel in left:
             try:
-                self._put(channel, message, expires)
+                self._put(channel, message, now + self.expiry)
             except ChannelFull:
                 # As Channels does: a full receiver misses this message (it
                 # can recover it by resume), the others still get it.
@@ -157,6 +199,16 @@ class _OnePassShard(RedisSingleShardConnection):
         # RESP3 (python -m bench.redis_protocol); nothing here uses RESP3.
         super().__init__({"protocol": 2, **host}, channel_layer)
         self._subscribed = asyncio.Event()
+
+    def _ensure_redis(self):
+        # channels-redis' own, with a pub/sub connection that has the open
+        # streams catch up when it comes back after a drop (layer_watch.py).
+        if self._redis is None:
+            self._redis = aioredis.Redis(connection_pool=create_pool(self.host))
+            # What Redis.pubsub() passes (the client's event dispatcher).
+            self._pubsub = WatchedPubSub(
+                self._redis.connection_pool, event_dispatcher=self._redis._event_dispatcher
+            )
 
     async def subscribe(self, channel):
         await super().subscribe(channel)
@@ -181,7 +233,7 @@ class _OnePassShard(RedisSingleShardConnection):
                 else:
                     self._subscribed.clear()
                     await self._subscribed.wait()
-            except (asyncio.CancelledError, asyncio.TimeoutError, GeneratorExit):
+            except (TimeoutError, asyncio.CancelledError, GeneratorExit):
                 raise
             except BaseException:
                 logger.exception("Unexpected exception in receive task")
@@ -200,6 +252,9 @@ class _OnePassShard(RedisSingleShardConnection):
         if name in layer.channels:
             layer.queue_locally(name, data)
             return
+        if name in layer.inbox_names:
+            layer.receive_for_inbox(data)
+            return
         if name == layer.many_groups_channel:
             layer.receive_for_many_groups(data)
             return
@@ -214,6 +269,9 @@ class _OnePassLoopLayer(RedisPubSubLoopLayer):
         # One message to many groups (group_send_many) comes here; every
         # process with a member in any group listens.
         self.many_groups_channel = f"{self.prefix}__many_groups__"
+        # This loop layer's own: its channels' names carry it (new_channel).
+        self.layer_id = uuid.uuid4().hex[:16]
+        self.inbox_names: set[str] = set()
 
     async def group_add(self, group, channel):
         await super().group_add(group, channel)
@@ -256,60 +314,105 @@ class _OnePassLoopLayer(RedisPubSubLoopLayer):
         await self._get_shard(channel).subscribe(channel)
 
     async def new_channel(self, prefix="specific."):
-        # A consumer's own channel stays in its process, with no Redis
-        # subscription: every message of this project reaches a stream
-        # through a group. channels-redis subscribed each one, so every
-        # handshake and every close waited its turn under the shard's lock
-        # (behind publishes), and a reconnection had to subscribe all of
-        # them again. A send() to one is delivered here, from this event
-        # loop; from another loop or process it reaches nobody.
-        channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"
+        """A channel for a consumer of this event loop, reachable by a send()
+        from anywhere.
+
+        Its name is `<non-local part>!<unique part>`, Channels' notation of a
+        process-specific channel: the non-local part names this loop layer's
+        inbox, the one Redis channel it subscribes (once, for all of its
+        channels). channels-redis subscribed each channel, so every
+        handshake and every close waited its turn under the shard's lock
+        (behind publishes), and a reconnection had to subscribe all of them
+        again. Here a send() from this loop queues the message at once; from
+        another loop or process it is published to the inbox (send), and
+        routed here to the channel it names (receive_for_inbox).
+        """
+        inbox_name = f"{self.prefix}{prefix}{self.layer_id}!"
+        self.inbox_names.add(inbox_name)
+        await self._subscribe_inbox(inbox_name)
+        channel = f"{inbox_name}{uuid.uuid4().hex}"
         self.channels[channel] = Inbox()
         return channel
 
-    def _is_local(self, channel: str) -> bool:
-        return channel in self.channels and channel not in self._get_shard(channel)._subscribed_to
+    async def _subscribe_inbox(self, inbox_name: str) -> None:
+        # Once per loop layer (and again after a flush): a handshake after
+        # the first waits for no lock.
+        shard = self._get_shard(inbox_name)
+        if inbox_name not in shard._subscribed_to:
+            await shard.subscribe(inbox_name)
+
+    def receive_for_inbox(self, data: bytes) -> None:
+        """Queue a message sent to one of this loop's channels from elsewhere
+        (`<channel name>` newline `<serialized message>`, see send) for that
+        channel; drop it if its consumer has gone, as a closed consumer's
+        messages go nowhere through Redis either."""
+        name, _, payload = data.partition(b"\n")
+        channel = name.decode()
+        if channel in self.channels:
+            self.queue_locally(channel, payload)
+
+    def _owns(self, channel: str) -> bool:
+        """Whether `channel` is one of this loop layer's (new_channel)."""
+        bang = channel.find("!")
+        return bang >= 0 and channel[: bang + 1] in self.inbox_names
 
     async def receive(self, channel):
-        if not self._is_local(channel):
+        if "!" not in channel:
+            # A named channel (a worker's): subscribed in Redis, as before.
             return await super().receive(channel)
+        if not self._owns(channel):
+            raise RuntimeError(
+                f"{channel!r} belongs to another event loop or process: "
+                "only the one that made it (new_channel) can receive on it"
+            )
+        if channel not in self.channels:
+            self.channels[channel] = Inbox()
+            await self._subscribe_inbox(channel[: channel.find("!") + 1])
         try:
             message = await self.channels[channel].get()
-        except (asyncio.CancelledError, asyncio.TimeoutError, GeneratorExit):
+        except (TimeoutError, asyncio.CancelledError, GeneratorExit):
             # The consumer is leaving (as channels-redis assumes), with no
-            # Redis subscription to undo, so no wait for the shard's lock.
+            # Redis subscription of its own to undo.
             self.channels.pop(channel, None)
             raise
         return self.channel_layer.deserialize(message)
 
     async def send(self, channel, message):
-        if self._is_local(channel):
-            self.queue_locally(channel, self.channel_layer.serialize(message))
+        if "!" not in channel:
+            await super().send(channel, message)
             return
-        await super().send(channel, message)
+        data = self.channel_layer.serialize(message)
+        if self._owns(channel):
+            # No Redis round trip; a channel whose consumer left gets nothing.
+            if channel in self.channels:
+                self.queue_locally(channel, data)
+            return
+        inbox_name = channel[: channel.find("!") + 1]
+        # Channel names hold no newline (Channels allows [A-Za-z0-9-_.!]).
+        await self._get_shard(inbox_name).publish(inbox_name, channel.encode() + b"\n" + data)
 
     # --- A local channel read without a task (StreamConsumer.serve) ------
 
     def inbox(self, channel: str) -> Inbox:
-        """The queue of local `channel` (made by new_channel), to wait on."""
+        """The queue of `channel` (made by new_channel), to wait on."""
         inbox = self.channels.get(channel)
         if inbox is None:
             inbox = self.channels[channel] = Inbox()
         return inbox
 
     def receive_nowait(self, channel: str) -> dict | None:
-        """The next message for local `channel`, or None."""
+        """The next message for `channel` (made by new_channel), or None."""
         inbox = self.channels.get(channel)
         if inbox is None or inbox.empty():
             return None
         return self.channel_layer.deserialize(inbox.get_nowait())
 
     def forget_channel(self, channel: str) -> None:
-        """Local `channel`'s reader is gone (it has no Redis subscription)."""
+        """`channel`'s reader is gone (it has no Redis subscription of its own)."""
         self.channels.pop(channel, None)
 
     def queue_locally(self, channel: str, data: bytes) -> None:
-        """Queue serialized `data` for local `channel`'s consumer to read."""
+        """Queue serialized `data` for `channel`'s consumer, in this loop, to read."""
         self.channels[channel].put_nowait(data)
         delivery.note_queued(channel)
 
@@ -344,7 +447,7 @@ class FanOutRedisPubSubChannelLayer(RedisPubSubChannelLayer):
                     pipe.publish(name, data)
                 await pipe.execute()
 
-    # A consumer's own channel is local to its loop's layer (new_channel).
+    # A consumer's channel is read in its loop's layer (new_channel).
     def inbox(self, channel: str) -> Inbox:
         return self._get_layer().inbox(channel)
 
@@ -359,8 +462,6 @@ class FanOutRedisPubSubChannelLayer(RedisPubSubChannelLayer):
         try:
             return self._layers[loop]
         except KeyError:
-            layer = self._layers[loop] = _OnePassLoopLayer(
-                *self._args, **self._kwargs, channel_layer=self
-            )
+            layer = self._layers[loop] = _OnePassLoopLayer(*self._args, **self._kwargs, channel_layer=self)
             _wrap_close(self, loop)
             return layer

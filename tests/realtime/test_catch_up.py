@@ -15,7 +15,7 @@ from rest_framework.authtoken.models import Token
 
 from feed import groups as feed_groups
 from realtime_project.asgi import application
-from realtime_project.realtime.consumers import catch_up_open_streams
+from realtime_project.realtime.layer_watch import catch_up_open_streams
 from realtime_project.realtime.stats import registry
 from tests.communicator import DaphneCommunicator
 

@@ -91,24 +91,31 @@ async def test_group_membership_older_than_group_expiry_ends():
     assert list(layer.groups["g"]) == [new]
 
 
-async def test_consumer_channels_stay_local_and_only_groups_are_subscribed_in_redis(redis_server):
+async def test_consumer_channels_share_one_inbox_and_only_groups_are_subscribed_in_redis(redis_server):
     # One Redis subscription per group and process (and one for messages to
-    # many groups at once), none per connection.
+    # many groups at once, one for the loop's inbox), none per connection.
     layer = FanOutRedisPubSubChannelLayer(hosts=[redis_server], prefix="local-test")
     channels = [await layer.new_channel() for _ in range(3)]
     for channel in channels:
         await layer.group_add("watchers", channel)
     try:
         subscribed = redis.Redis.from_url(redis_server).pubsub_channels("local-test*")
-        assert sorted(name.decode() for name in subscribed) == [
-            "local-test__group__watchers",
-            "local-test__many_groups__",
-        ]
+        inbox = channels[0][: channels[0].index("!") + 1]
+        assert all(channel.startswith(inbox) for channel in channels)
+        assert sorted(name.decode() for name in subscribed) == sorted(
+            [inbox, "local-test__group__watchers", "local-test__many_groups__"]
+        )
         await layer.send(channels[0], {"type": "stream.event", "text": "to you"})
-        assert await asyncio.wait_for(layer.receive(channels[0]), 2) == {"type": "stream.event", "text": "to you"}
+        assert await asyncio.wait_for(layer.receive(channels[0]), 2) == {
+            "type": "stream.event",
+            "text": "to you",
+        }
         await layer.group_send("watchers", {"type": "stream.event", "text": "to all"})
         for channel in channels:
-            assert await asyncio.wait_for(layer.receive(channel), 2) == {"type": "stream.event", "text": "to all"}
+            assert await asyncio.wait_for(layer.receive(channel), 2) == {
+                "type": "stream.event",
+                "text": "to all",
+            }
     finally:
         await layer.flush()
 
@@ -116,17 +123,24 @@ async def test_consumer_channels_stay_local_and_only_groups_are_subscribed_in_re
 async def test_the_layer_subscribes_over_resp2_unless_its_host_asks_for_another_protocol(redis_server):
     # RESP3 costs a debug string of each message's payload in redis-py 8.
     default = FanOutRedisPubSubChannelLayer(hosts=[redis_server], prefix="resp-default")
-    chosen = FanOutRedisPubSubChannelLayer(hosts=[{"address": redis_server, "protocol": 3}], prefix="resp-chosen")
+    chosen = FanOutRedisPubSubChannelLayer(
+        hosts=[{"address": redis_server, "protocol": 3}], prefix="resp-chosen"
+    )
     try:
         watchers = {}
         for layer in (default, chosen):
             watchers[layer] = await layer.new_channel()
             await layer.group_add("watchers", watchers[layer])
-        subscribers = [client for client in redis.Redis.from_url(redis_server).client_list() if client["sub"] != "0"]
+        subscribers = [
+            client for client in redis.Redis.from_url(redis_server).client_list() if client["sub"] != "0"
+        ]
         assert sorted(client["resp"] for client in subscribers) == ["2", "3"]
         for layer in (default, chosen):
             await layer.group_send("watchers", {"type": "stream.event", "text": "delivered"})
-            assert await asyncio.wait_for(layer.receive(watchers[layer]), 2) == {"type": "stream.event", "text": "delivered"}
+            assert await asyncio.wait_for(layer.receive(watchers[layer]), 2) == {
+                "type": "stream.event",
+                "text": "delivered",
+            }
     finally:
         for layer in (default, chosen):
             await layer.flush()
@@ -146,7 +160,8 @@ async def test_a_message_to_many_groups_reaches_their_members_in_another_process
     await receiver.group_add("feed.user.99", outsider)
     try:
         await sender.group_send_many(
-            [f"feed.user.{number}" for number in range(5)], {"type": "stream.event", "text": "new tweet", "ids": ["7"]}
+            [f"feed.user.{number}" for number in range(5)],
+            {"type": "stream.event", "text": "new tweet", "ids": ["7"]},
         )
         for channel in members.values():
             assert await asyncio.wait_for(receiver.receive(channel), 2) == {
@@ -192,6 +207,9 @@ async def test_the_first_message_after_a_quiet_spell_wakes_the_idle_receiving_lo
 
         await layer.group_discard("first", first)
         shard = layer._get_layer()._shards[0]
+        # The loop's inbox stays subscribed while it has channels; without it
+        # (as before the first new_channel) nothing is.
+        await shard.unsubscribe(first[: first.index("!") + 1])
         for _ in range(100):  # until the loop has read the unsubscription
             if not shard._pubsub.subscribed and shard._subscribed._waiters:
                 break
