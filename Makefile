@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: install system-deps frontend run test bench bench-trending
+.PHONY: install system-deps frontend run test test-fast lint test-upstream bench bench-trending
 
 # Re-installs only when a requirements file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -40,17 +40,26 @@ run: install frontend
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(PY) manage.py collectstatic --noinput --verbosity 0
 	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo
-	DEBUG=$${DEBUG:-1} $(VENV)/bin/daphne -e tcp:port=$(PORT):interface=127.0.0.1:backlog=1024 realtime_project.asgi:application
+	DEBUG=$${DEBUG:-1} $(PY) -m realtime_project.realtime.server -e tcp:port=$(PORT):interface=127.0.0.1:backlog=1024 realtime_project.asgi:application
 
 # The suite runs on SQLite (everything), then the database-backed tests
 # again on PostgreSQL (this machine kind starts it; TEST_DATABASE_URL overrides).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/realtime
 
 test: install system-deps frontend
-	cd frontend && npm test
+	cd frontend && npm run typecheck && npm test
 	$(PY) -m pytest
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -p no:cacheprovider \
 		--ignore=tests/e2e --ignore=tests/browser
+
+# The in-process tests alone (no live servers, no browser): a minute or so.
+test-fast: install
+	$(PY) -m pytest -m "not e2e and not browser"
+
+# ruff's lint and format checks (ruff.toml).
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # The fan-out benchmark (bench/fanout.py): this server, naive Channels and a
 # hand-written asyncio loop at N = 1,000, 5,000, 10,000 clients, embedded and

@@ -222,7 +222,9 @@ class Server:
             app = "realtime_project.asgi:application" if self.kind == "product" else "bench.naive_asgi:application"
             # Daphne's listen backlog is 50 unless the endpoint says otherwise.
             endpoint = f"tcp:port={self.port}:interface=127.0.0.1:backlog=4096"
-            command = [str(BIN / "daphne"), "-e", endpoint, app]
+            # The product through its entry point; naive Channels as stock Daphne runs it.
+            server = [sys.executable, "-m", "realtime_project.realtime.server"] if self.kind == "product" else [str(BIN / "daphne")]
+            command = [*server, "-e", endpoint, app]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 pin + command, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT

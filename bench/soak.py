@@ -637,9 +637,8 @@ def private_server(workdir: Path):
         check=True,
     )
     port = free_port()
-    daphne = str(Path(python).parent / "daphne")
     process = subprocess.Popen(
-        [daphne, "-b", "127.0.0.1", "-p", str(port), "realtime_project.asgi:application"],
+        [python, "-m", "realtime_project.realtime.server", "-b", "127.0.0.1", "-p", str(port), "realtime_project.asgi:application"],
         cwd=REPO_ROOT,
         env=env,
         stdout=log,

@@ -1,4 +1,4 @@
-from channels.db import database_sync_to_async
+from realtime_project.realtime.stream_database import database_sync_to_async
 
 from feed import selectors as feed_selectors
 from realtime_project.realtime import envelope

@@ -1,4 +1,4 @@
-from channels.db import database_sync_to_async
+from realtime_project.realtime.stream_database import database_sync_to_async
 
 from realtime_project.realtime.broadcast import feed_data
 from realtime_project.realtime.consumers import StreamConsumer

@@ -163,7 +163,7 @@ if REDIS_URL:
     # machine it delivers 7-8x more targeted messages and broadcasts per
     # second at 2,000 receivers (docs/SCALING.md, bench/channel_layers.py).
     # What it gives up is covered elsewhere: it has no per-channel capacity
-    # (Daphne's queue per client is bounded in realtime/daphne_limits.py), and
+    # (Daphne's queue per client is bounded in realtime/server/limits.py), and
     # what it drops while Redis is away is recovered by resume (?since=).
     CHANNEL_LAYERS = {
         "default": {
@@ -270,7 +270,7 @@ REALTIME_TICKET_SECONDS = int(env_number("REALTIME_TICKET_SECONDS", 30))
 # Seconds the streams' database thread reuses its connection (checked before
 # each reuse): one per handshake read halved the handshake rate.
 REALTIME_STREAM_DB_CONN_MAX_AGE = int(env_number("REALTIME_STREAM_DB_CONN_MAX_AGE", 60))
-# The server process's garbage-collector thresholds (realtime/collector.py):
+# The server process's garbage-collector thresholds (realtime/server/collector.py):
 # with CPython's defaults (700,10,10) a server holding 10,000 connections
 # paused 0.6-1 s for a full collection about every 40 s.
 try:
@@ -292,7 +292,7 @@ REALTIME_MAX_MESSAGE_BYTES = int(env_number("REALTIME_MAX_MESSAGE_BYTES", 16384)
 REALTIME_TYPING_CHANGES_PER_SECOND = env_number("REALTIME_TYPING_CHANGES_PER_SECOND", 2)
 # Unsent bytes a WebSocket may hold before its client is closed with 4429 as
 # too slow (Centrifugo's default client queue is 1 MB too); the kernel's send
-# buffer is fixed to a quarter of it (realtime/daphne_limits.py).
+# buffer is fixed to a quarter of it (realtime/server/limits.py).
 REALTIME_MAX_QUEUED_BYTES = int(env_number("REALTIME_MAX_QUEUED_BYTES", 1024 * 1024))
 
 # Hostile clients (docs/SECURITY.md).

@@ -1,5 +1,5 @@
 """A WebsocketCommunicator that hands the application its input as Daphne
-does in this project (realtime/daphne_memory.py): `receive` is an Inbox's
+does in this project (realtime/server/websocket.py): `receive` is an Inbox's
 get. Stream consumers then run StreamConsumer.serve, the loop they run in
 production, instead of Channels' own."""
 

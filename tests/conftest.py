@@ -17,6 +17,22 @@ from realtime_project.realtime import broadcast
 
 _usernames = itertools.count(1)
 
+# Fixtures that start or need PostgreSQL (tests/e2e/conftest.py).
+POSTGRES_FIXTURES = {"postgres_database", "cluster", "disposable_cluster"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each test by what it needs, so `-m "not e2e and not browser"`
+    (make test-fast) runs the in-process tests alone."""
+    for item in items:
+        parts = item.path.parts
+        if "e2e" in parts:
+            item.add_marker(pytest.mark.e2e)
+        if "browser" in parts:
+            item.add_marker(pytest.mark.browser)
+        if POSTGRES_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.postgres)
+
 
 @pytest.fixture(autouse=True, scope="session")
 def database_connections_closed_after_each_use():

@@ -21,7 +21,7 @@ import logging
 import sys
 from datetime import timedelta
 
-from channels.db import database_sync_to_async
+from realtime_project.realtime.stream_database import database_sync_to_async
 
 from realtime_project.realtime.lease import Lease
 
@@ -105,7 +105,7 @@ class PeriodicRecomputeApp:
 
     # A plain function returning the application's coroutine (marked for
     # asgiref as single-callable): an `async def` here would keep one more
-    # coroutine frame alive for each open WebSocket (daphne_memory.py).
+    # coroutine frame alive for each open WebSocket (realtime/server/server.py).
     _asgi_single_callable = True
 
     def __call__(self, scope, receive, send):

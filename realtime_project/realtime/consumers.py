@@ -25,7 +25,8 @@ from django.conf import settings
 from . import credentials, delivery, envelope
 from .auth import query_param
 from .cluster import publish_now
-from .daphne_direct import daphne_socket, send_text_now
+from .server.direct import send_text_now
+from .server.extension import socket_of
 from .inbox import Inbox, wait_for_any
 from .limits import RateLimit
 from .metrics import (
@@ -181,7 +182,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         await self.send_snapshot()
         # Replay and snapshot are out: live messages may now be written
         # directly (under Daphne), after whatever was queued meanwhile.
-        self.socket = daphne_socket(self.base_send)
+        self.socket = socket_of(self.scope)
         if self.socket is not None:
             delivery.ready(self)
 
@@ -227,7 +228,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def __call__(self, scope, receive, send):
         try:
-            # Under Daphne (daphne_memory.py) `receive` is an Inbox's get,
+            # Under Daphne (realtime/server/server.py) `receive` is an Inbox's get,
             # and this project's layers let a channel be read without a task.
             client = getattr(receive, "__self__", None)
             layer = get_channel_layer(self.channel_layer_alias)
@@ -404,7 +405,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if not self.is_open:
             return
         # Under Daphne, autobahn refuses an oversized message before it gets
-        # here (daphne_limits.py); this covers other ASGI servers.
+        # here (realtime/server/limits.py); this covers other ASGI servers.
         if len(text_data if text_data is not None else bytes_data) > settings.REALTIME_MAX_MESSAGE_BYTES:
             await self.shut(CloseCode.TOO_BIG, "message too big")
             return
@@ -444,21 +445,6 @@ class StreamConsumer(AsyncWebsocketConsumer):
             # A bug in one handler must not take the connection down.
             logger.exception("handling a %r message failed", kind)
             await self.send_error("internal_error", "the message could not be processed")
-
-
-async def catch_up_open_streams() -> int:
-    """Have every open stream of this process catch up (see catch_up).
-
-    Called when the channel layer reconnects after losing its connection:
-    what was published meanwhile reached no one here. Return how many.
-    """
-    caught_up = 0
-    for consumer in delivery.tracked():
-        try:
-            caught_up += await consumer.catch_up()
-        except Exception:
-            logger.exception("catching up %s failed", consumer.stream)
-    return caught_up
 
 
 def parse_row_id(raw: str) -> int | None:

@@ -26,7 +26,7 @@ import asyncio
 import time
 from collections.abc import Iterable
 
-from .daphne_direct import prepared_frame, send_prepared_now, watch_plain
+from .server.direct import prepared_frame, send_prepared_now, watch_plain
 from .metrics import BROADCAST_LATENCY, FANOUT_WRITE_SECONDS, count_delivered
 
 STREAM_EVENT = "stream.event"
@@ -41,7 +41,7 @@ _ready: dict = {}
 # buffered. Reading the consumer, protocol and transport of each receiver
 # to check that cost more than the send itself (docs/PERFORMANCE.md,
 # item 16), so it is checked when a socket is put here, and whatever ends
-# it takes the socket out: note_queued, forget, and daphne_direct's
+# it takes the socket out: note_queued, forget, and server/direct.py's
 # watched transport (buffered data, a close frame, closing, lost).
 _plain: dict = {}
 # The loop those consumers' sockets belong to: a layer called from another

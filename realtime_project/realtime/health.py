@@ -3,7 +3,7 @@
 import asyncio
 import logging
 
-from channels.db import database_sync_to_async
+from .stream_database import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection
 from django.http import JsonResponse

@@ -9,7 +9,7 @@ project's logging configuration, so no record reaches a file or a terminal
 with a credential in it, whichever library wrote it and at whatever level:
 its message, and the traceback and stack it carries. Daphne's access log,
 which is not written through `logging`, runs its paths through `redact`
-too (daphne_access_log.py).
+too (realtime/server/access_log.py).
 """
 
 import logging

@@ -40,7 +40,7 @@ class ServerLoopMiddleware:
 
     # A plain function returning the application's coroutine (marked for
     # asgiref as single-callable): an `async def` here would keep one more
-    # coroutine frame alive for each open WebSocket (daphne_memory.py).
+    # coroutine frame alive for each open WebSocket (realtime/server/server.py).
     # Servers call an application from their running loop.
     _asgi_single_callable = True
 

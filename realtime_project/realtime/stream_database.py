@@ -10,7 +10,8 @@ the request would be left behind with the thread. So each handshake opened
 and closed a connection: 38% of a handshake's CPU (py-spy, 3,000 engagement
 handshakes; docs/PERFORMANCE.md).
 
-Here that one thread, and only it, keeps its connection for
+Here (StreamDatabaseSyncToAsync, which the streams use as
+`database_sync_to_async`) that one thread, and only it, keeps its connection for
 REALTIME_STREAM_DB_CONN_MAX_AGE seconds, checked before each reuse
 (CONN_HEALTH_CHECKS) so one the database dropped is replaced.
 """
@@ -39,18 +40,21 @@ def keep_stream_thread_connections() -> None:
             }
 
 
-def install_persistent_stream_connections() -> None:
-    # Start the database thread now: ThreadPoolExecutor lists a worker
-    # thread only after it has started, so its very first task would not
-    # recognise the thread as its own.
+def start_stream_database_thread() -> None:
+    """Start asgiref's database thread now (the server entry point calls
+    this): ThreadPoolExecutor lists a worker thread only after it has
+    started, so its very first task would not recognise the thread as its own."""
     SyncToAsync.single_thread_executor.submit(int).result()
-    if getattr(DatabaseSyncToAsync.thread_handler, "keeps_connections", False):
-        return
-    close_after_use = DatabaseSyncToAsync.thread_handler
+
+
+class StreamDatabaseSyncToAsync(DatabaseSyncToAsync):
+    """Channels' DatabaseSyncToAsync, whose long-lived database thread keeps
+    its connections (keep_stream_thread_connections)."""
 
     def thread_handler(self, loop, *args, **kwargs):
         keep_stream_thread_connections()
-        return close_after_use(self, loop, *args, **kwargs)
+        return super().thread_handler(loop, *args, **kwargs)
 
-    thread_handler.keeps_connections = True
-    DatabaseSyncToAsync.thread_handler = thread_handler
+
+# What the streams use instead of channels.db.database_sync_to_async.
+database_sync_to_async = StreamDatabaseSyncToAsync

@@ -130,7 +130,7 @@ class Daphne:
         while True:
             with open(self.log_path, "ab") as log:
                 self.process = subprocess.Popen(
-                    [str(BIN_DIR / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "realtime_project.asgi:application"],
+                    [str(BIN_DIR / "python"), "-m", "realtime_project.realtime.server", "-b", "127.0.0.1", "-p", str(self.port), "realtime_project.asgi:application"],
                     cwd=REPO_ROOT,
                     env=self.env,
                     stdout=log,

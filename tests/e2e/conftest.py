@@ -137,7 +137,9 @@ def start_daphne(
         log = open(log_path, "ab")
         process = subprocess.Popen(
             [
-                str(BIN_DIR / "daphne"),
+                str(BIN_DIR / "python"),
+                "-m",
+                "realtime_project.realtime.server",
                 *extra_args,
                 # As `make run` and deploy/daphne@.service start it.
                 "-e",

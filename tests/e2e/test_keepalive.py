@@ -1,5 +1,5 @@
 """Daphne's keepalive pings against a live server, with its checks spread
-over their period (realtime/daphne_timers.py): every open WebSocket is
+over their period (realtime/server/server.py, timeout_checker): every open WebSocket is
 still pinged."""
 
 import base64

@@ -113,7 +113,7 @@ async def test_tokens_and_tickets_never_reach_the_log(verbose_server):
     log = await log_since(server, start)
     assert "WSCONNECT /ws/feed/" in log and '"GET /api/feed/"' in log, "the access log is missing"
     # The path of a closing socket is logged from what is kept of its
-    # handshake once it is open (realtime/daphne_memory.py).
+    # handshake once it is open (realtime/server/websocket.py).
     assert "WSDISCONNECT /ws/feed/" in log, "the access log lost the path of closing sockets"
     assert "DEBUG" in log, "the server did not log at DEBUG level"
     assert_absent(secrets, log)

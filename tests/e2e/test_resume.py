@@ -73,7 +73,7 @@ async def test_malformed_since_gets_error_frame_and_stream_stays_open(live_serve
 
 async def test_a_replay_larger_than_the_inbound_message_limit_arrives_whole(live_server):
     # The 16 KiB limit is on what clients send; autobahn applies its limit to
-    # both directions unless told otherwise (realtime/daphne_limits.py).
+    # both directions unless told otherwise (realtime/server/limits.py).
     reader, author = live_server.register(), live_server.register()
     live_server.follow(reader, author)
     tweets = [live_server.post_tweet(author, f"{n:03d} " + "x" * 270) for n in range(80)]

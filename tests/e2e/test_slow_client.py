@@ -43,7 +43,7 @@ CLIENT_RCVBUF = 4096
 # An Ethernet-sized segment, as a client on a real network announces. (On
 # loopback the default is 64 KiB, from which Linux would autotune the
 # server's send buffer to megabytes; the server now fixes that buffer itself,
-# realtime/daphne_limits.py, and test_slow_reader_bound.py uses loopback's.)
+# realtime/server/limits.py, and test_slow_reader_bound.py uses loopback's.)
 CLIENT_MSS = 1460
 # Tweets as long as allowed: fewer needed to fill the buffers.
 CONTENT = "slow reader test " + "x" * 250

@@ -2,7 +2,7 @@
 (issue 16): headers sent a byte at a time (slowloris), connections that send
 nothing, and bodies far larger than any request of the API, announced or
 chunked. Each is answered or closed within its limit
-(realtime/daphne_http_limits.py), while another client is served, and the
+(realtime/server/http.py), while another client is served, and the
 clients that are merely slow or keep their connection alive are not hurt.
 """
 

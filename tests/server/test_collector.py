@@ -1,6 +1,8 @@
-"""The server process's garbage collector (realtime/collector.py): its
-thresholds come from REALTIME_GC_THRESHOLDS, and what start-up created is
-frozen. Run in a fresh interpreter, as Daphne loads the application."""
+"""The server process's garbage collector (realtime/server/collector.py):
+its thresholds come from REALTIME_GC_THRESHOLDS, and what start-up created
+is frozen. Each test loads the application in a fresh interpreter through
+the entry point's own hook (RealtimeCommandLineInterface.load_asgi_app,
+which then prepares the process), without starting a server."""
 
 import os
 import subprocess
@@ -10,7 +12,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PROBE = "import gc, realtime_project.asgi; print(*gc.get_threshold(), gc.get_freeze_count())"
+PROBE = """
+import gc
+from realtime_project.realtime.server.cli import RealtimeCommandLineInterface
+from realtime_project.realtime.server.versions import fast_path_allowed
+
+cli = RealtimeCommandLineInterface()
+cli.fast_path = fast_path_allowed()  # as its run() sets it
+cli.load_asgi_app("realtime_project.asgi:application")
+print(*gc.get_threshold(), gc.get_freeze_count())
+"""
 
 
 def load_application(**env: str) -> subprocess.CompletedProcess:

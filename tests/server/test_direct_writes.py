@@ -1,17 +1,17 @@
-"""Frames written straight to the socket (realtime/daphne_direct.py) only
+"""Frames written straight to the socket (realtime/server/direct.py) only
 where that is the same as Twisted's write."""
 
 import socket
 import struct
 
 import pytest
-from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet.protocol import Protocol
 from twisted.internet.tcp import Server
 from twisted.protocols.policies import ProtocolWrapper
 
-from realtime_project.realtime import daphne_limits
-from realtime_project.realtime.daphne_direct import prepared_frame, send_prepared_now, write_now
+from realtime_project.realtime.server.direct import prepared_frame, send_prepared_now, write_now
+from realtime_project.realtime.server.limits import CLOSE_TOO_SLOW
+from realtime_project.realtime.server.websocket import RealtimeWebSocketProtocol
 
 
 class PlainSocket:
@@ -153,16 +153,17 @@ def test_a_connection_reset_by_the_client_is_left_to_twisted_without_raising():
 
 
 class WebSocket:
-    """What send_prepared_now reads of Daphne's WebSocketProtocol."""
+    """What send_prepared_now reads of the server's WebSocket protocol."""
 
-    STATE_OPEN = WebSocketProtocol.STATE_OPEN
-    STATE_CLOSING = WebSocketProtocol.STATE_CLOSING
-    STATE_CLOSED = WebSocketProtocol.STATE_CLOSED
+    STATE_OPEN = RealtimeWebSocketProtocol.STATE_OPEN
+    STATE_CLOSING = RealtimeWebSocketProtocol.STATE_CLOSING
+    STATE_CLOSED = RealtimeWebSocketProtocol.STATE_CLOSED
 
     def __init__(self, transport):
         self.transport = transport
         self.state = self.STATE_OPEN
         self.closed_with: list[int] = []
+        self.max_queued_bytes = RealtimeWebSocketProtocol.max_queued_bytes
 
     def sendClose(self, code, reason):
         self.closed_with.append(code)
@@ -184,12 +185,12 @@ def test_nothing_is_sent_on_a_closing_websocket():
         client.recv(100)
 
 
-def test_a_reader_past_the_queued_bytes_bound_is_closed_and_its_frame_dropped(monkeypatch):
-    monkeypatch.setattr(daphne_limits, "_max_queued_bytes", 100_000)
+def test_a_reader_past_the_queued_bytes_bound_is_closed_and_its_frame_dropped():
     transport, client, reactor = tcp_connection()
     websocket = WebSocket(transport)
+    websocket.max_queued_bytes = 100_000
     big = frame("x" * 300_000)  # the client reads nothing: most of it stays queued
 
     assert send_prepared_now(websocket, big) is True
     assert send_prepared_now(websocket, frame("one more")) is False
-    assert websocket.closed_with == [daphne_limits.CLOSE_TOO_SLOW]
+    assert websocket.closed_with == [CLOSE_TOO_SLOW]

@@ -1,31 +1,32 @@
 """What Daphne and autobahn keep for each open WebSocket, made smaller
-(realtime/daphne_memory.py), with nothing they do changed."""
+(RealtimeWebSocketProtocol and its factory, realtime/server/websocket.py),
+with nothing they do changed."""
 
 import pytest
 from asgiref.compatibility import is_double_callable
+from autobahn.websocket.protocol import PayloadExceededError
 from autobahn.websocket.types import ConnectionRequest
-from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from twisted.internet.testing import StringTransport
 
-from realtime_project.realtime.daphne_memory import (
+from realtime_project.realtime.server.websocket import (
     HANDSHAKE_LEFTOVERS,
-    forget_handshake,
-    install_lean_connections,
+    NO_QUEUED_SENDS,
+    RealtimeWebSocketFactory,
+    RealtimeWebSocketProtocol,
 )
 from realtime_project.realtime.serverloop import ServerLoopMiddleware
 from trending.scheduler import PeriodicRecompute, PeriodicRecomputeApp
 
-install_lean_connections()
 
 
-def daphne_factory(**options) -> WebSocketFactory:
-    # As daphne.server.Server.run makes it.
-    factory = WebSocketFactory(None, server="daphne")
+def daphne_factory(**options) -> RealtimeWebSocketFactory:
+    # As RealtimeServer makes it when Daphne's Server.run asks for one.
+    factory = RealtimeWebSocketFactory(None, server="daphne")
     factory.setProtocolOptions(allowNullOrigin=True, **options)
     return factory
 
 
-def connected_protocol(factory: WebSocketFactory) -> tuple[WebSocketProtocol, StringTransport]:
+def connected_protocol(factory: RealtimeWebSocketFactory) -> tuple[RealtimeWebSocketProtocol, StringTransport]:
     protocol = factory.buildProtocol(("127.0.0.1", 4000))
     transport = StringTransport()
     protocol.makeConnection(transport)
@@ -34,7 +35,7 @@ def connected_protocol(factory: WebSocketFactory) -> tuple[WebSocketProtocol, St
 
 def test_a_protocol_reads_the_factory_options_without_a_copy_in_its_own_dict():
     protocol, _ = connected_protocol(daphne_factory(autoPingTimeout=30, openHandshakeTimeout=5))
-    assert isinstance(protocol, WebSocketProtocol)
+    assert isinstance(protocol, RealtimeWebSocketProtocol)
     assert [name for name in protocol.CONFIG_ATTRS if name in vars(protocol)] == []
     assert (protocol.autoPingTimeout, protocol.openHandshakeTimeout, protocol.allowNullOrigin) == (30, 5, True)
 
@@ -61,10 +62,10 @@ def test_protocols_of_two_factories_keep_their_own_options():
 
 def test_a_connection_holds_no_send_queue_until_a_send_needs_one():
     protocol, transport = connected_protocol(daphne_factory())
-    assert len(protocol.send_queue) == 0 and not hasattr(protocol.send_queue, "append")
+    assert protocol.send_queue is NO_QUEUED_SENDS
     protocol.sendData(b"plain")
     assert transport.value() == b"plain"
-    assert not hasattr(protocol.send_queue, "append")
+    assert protocol.send_queue is NO_QUEUED_SENDS
 
 
 def test_a_chopped_send_queues_its_rest_in_order():
@@ -104,7 +105,35 @@ def test_an_open_websocket_keeps_of_its_handshake_only_the_path_daphne_logs_at_c
         "tcp:127.0.0.1:4000", protocol.http_headers, "example.org", "/ws/trending",
         protocol.http_request_params, 13, None, [], [],
     )
-    forget_handshake(protocol)
+    protocol.forget_handshake()
     assert protocol.request.path == "/ws/trending"
     assert not hasattr(protocol.request, "headers")
     assert [getattr(protocol, name) for name in HANDSHAKE_LEFTOVERS] == [None] * len(HANDSHAKE_LEFTOVERS)
+
+
+@pytest.mark.parametrize("code", [1012, 1013])
+def test_a_server_closing_with_a_come_back_code_sends_that_code(code):
+    # autobahn accepts only 1000 and 3000-4999 from an application; a
+    # draining server (1012) or one out of descriptors (1013) must still
+    # tell its clients to come back.
+    protocol, transport = connected_protocol(daphne_factory())
+    protocol.state = protocol.STATE_OPEN
+    transport.clear()
+    protocol.serverClose(code)
+    assert transport.value() == b"\x88\x02" + code.to_bytes(2, "big")
+    if protocol.closeHandshakeTimeoutCall is not None:  # nothing is to fire after the test
+        protocol.closeHandshakeTimeoutCall.cancel()
+
+
+def test_the_server_may_send_a_message_larger_than_a_client_may():
+    factory = daphne_factory(maxMessagePayloadSize=10_000, maxFramePayloadSize=10_000)
+    protocol, transport = connected_protocol(factory)
+    protocol.maxMessagePayloadSize = protocol.maxFramePayloadSize = 100  # as onConnect bounds a client
+    protocol.state = protocol.STATE_OPEN
+    protocol.client_addr = ["127.0.0.1", 4000]  # as Daphne's onConnect sets it
+    transport.clear()
+    protocol.serverSend("x" * 5_000)
+    assert transport.value().endswith(b"x" * 5_000)
+    assert protocol.maxMessagePayloadSize == 100, "the client's bound holds again"
+    with pytest.raises(PayloadExceededError):
+        protocol.serverSend("x" * 20_000)

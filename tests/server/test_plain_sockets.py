@@ -1,18 +1,18 @@
 """Broadcasts written to "plain" sockets with no check per receiver
-(daphne_direct.watch_plain, delivery._plain): a socket is held plain only
+(server/direct.watch_plain, delivery._plain): a socket is held plain only
 while a frame may go to it as it is, and whatever ends that takes it out
 before the next frame. On real loopback TCP connections held by Twisted
 transports."""
 
 import pytest
-from daphne.ws_protocol import WebSocketProtocol
 from prometheus_client import REGISTRY
 from twisted.python.failure import Failure
 
 from realtime_project.realtime import delivery
-from realtime_project.realtime.daphne_direct import install_direct_writes, unwatch, watch_plain
+from realtime_project.realtime.server.direct import unwatch, watch_plain
+from realtime_project.realtime.server.websocket import RealtimeWebSocketProtocol
+from tests.realtime import test_delivery
 
-from . import test_delivery
 from .test_direct_writes import WebSocket, read_all, tcp_connection
 
 EVENT = {"type": "stream.event", "kind": "engagement_update", "text": '{"type": "engagement_update"}'}
@@ -81,9 +81,10 @@ class Traffic:
 
 
 class OpenWebSocket(WebSocket):
-    """What autobahn's sendData (as install_direct_writes replaces it) reads."""
+    """What RealtimeWebSocketProtocol.sendData reads of its protocol."""
 
     send_queue = ()
+    direct_writes = True
 
     def __init__(self, transport):
         super().__init__(transport)
@@ -91,15 +92,14 @@ class OpenWebSocket(WebSocket):
 
 
 def test_a_close_frame_ends_plain_writes_to_its_socket(plain_table):
-    install_direct_writes()
     table, open_websocket = plain_table
     websocket, client, reactor = open_websocket()
     websocket = OpenWebSocket(websocket.transport)
     watch_plain(websocket, table, "a")
 
-    WebSocketProtocol.sendData(websocket, b"\x81\x02hi")  # a text frame: still plain
+    RealtimeWebSocketProtocol.sendData(websocket, b"\x81\x02hi")  # a text frame: still plain
     assert "a" in table
-    WebSocketProtocol.sendData(websocket, b"\x88\x02\x03\xe8")  # close, 1000
+    RealtimeWebSocketProtocol.sendData(websocket, b"\x88\x02\x03\xe8")  # close, 1000
     assert "a" not in table, "a broadcast could follow the close frame"
     assert read_all(client, websocket.transport, reactor, 8) == b"\x81\x02hi\x88\x02\x03\xe8"
 

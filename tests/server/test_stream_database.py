@@ -3,10 +3,9 @@ thread does not (realtime/stream_database.py)."""
 
 import pytest
 from asgiref.sync import ThreadSensitiveContext
-from channels.db import database_sync_to_async
 from django.db import connection
 
-from realtime_project.realtime.stream_database import install_persistent_stream_connections
+from realtime_project.realtime.stream_database import database_sync_to_async, start_stream_database_thread
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -25,7 +24,8 @@ def close_connection():
 @pytest.fixture
 def persistent_stream_connections(settings):
     settings.REALTIME_STREAM_DB_CONN_MAX_AGE = 60
-    install_persistent_stream_connections()
+    # As the server entry point does before any stream reads (process.py).
+    start_stream_database_thread()
     yield
     settings.REALTIME_STREAM_DB_CONN_MAX_AGE = 0
 

@@ -14,10 +14,11 @@ the project sees it instead (client_address.resolve_client): the peer,
 unless the peer is a trusted proxy, and never what a client wrote itself.
 """
 
+from daphne.access import AccessLogGenerator
 from twisted.internet.address import IPv4Address, IPv6Address
 
-from .client_address import resolve_client
-from .log_redaction import redact
+from ..client_address import resolve_client
+from ..log_redaction import redact
 
 
 def request_client(request) -> tuple[str, int] | None:
@@ -51,21 +52,13 @@ def forwarded_client_request(request_class):
     return ForwardedClientRequest
 
 
-def install_query_free_access_log() -> None:
-    """Make Daphne's access log write paths without their query strings or
-    any credential. (HTTP requests name their client by `request_client`
-    through the request class daphne_http_limits gives Daphne's channels.)"""
-    from daphne.access import AccessLogGenerator
-
-    if getattr(AccessLogGenerator.__call__, "query_free", False):
-        return
-    write_with_query = AccessLogGenerator.__call__
+class RedactingAccessLog(AccessLogGenerator):
+    """Daphne's access log with paths written without their query strings
+    or any credential. (HTTP requests name their client by `request_client`
+    through the request class http.py gives the channels.)"""
 
     def __call__(self, protocol, action, details):
         path = details.get("path")
         if isinstance(path, str):
             details = dict(details, path=redact(path.split("?", 1)[0]))
-        return write_with_query(self, protocol, action, details)
-
-    __call__.query_free = True
-    AccessLogGenerator.__call__ = __call__
+        return super().__call__(protocol, action, details)

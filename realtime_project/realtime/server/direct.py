@@ -1,7 +1,7 @@
-"""Write to a Daphne WebSocket without the ASGI round trip (for delivery.py).
+"""Write to a WebSocket without the ASGI round trip (for delivery.py).
 
-A consumer's `send` is Daphne's `handle_reply`, which has autobahn frame the text and Twisted
-buffer it. Twisted never writes in `write()`: it registers the socket with
+A consumer's `send` is Daphne's `handle_reply`, which has autobahn frame
+the text and Twisted buffer it. Twisted never writes in `write()`: it registers the socket with
 the reactor and writes on the next loop pass, which under Daphne's asyncio
 reactor costs two `epoll_ctl` calls and a callback per socket per message.
 Profiled during a broadcast to 2,000 sockets (py-spy), that registration
@@ -10,7 +10,7 @@ was a quarter of the server's CPU. Here a frame is built once per broadcast
 sent to the socket at once, as asyncio's own transports do; what the kernel
 does not take goes to Twisted's buffer as before.
 
-Everything else about a send is kept: the limits of daphne_limits (a slow
+Everything else about a send is kept: the limits of limits.py (a slow
 reader is closed with 4429, nothing is written to a closing socket).
 
 `watch_plain` goes one step further for delivery.py: it holds the kernel
@@ -19,27 +19,12 @@ subclass of Twisted's transport takes it out again the moment that stops
 being true, so that a broadcast needs no check per receiver.
 """
 
-import functools
-
-from autobahn.websocket.protocol import PreparedMessage
-from daphne.ws_protocol import WebSocketProtocol
+from autobahn.websocket.protocol import PreparedMessage, WebSocketProtocol
 from twisted.internet.tcp import Server
 
-from .daphne_limits import may_send, queued_bytes
+from .limits import may_send, queued_bytes
 
 OPEN = WebSocketProtocol.STATE_OPEN
-CLOSE_OPCODE = 0x8
-
-
-def daphne_socket(send):
-    """The Daphne WebSocket protocol behind an application's ASGI `send`, or
-    None under another server (or a middleware that wraps `send`). Daphne
-    hands each application `partial(server.handle_reply, protocol)`."""
-    if isinstance(send, functools.partial) and send.args:
-        protocol = send.args[0]
-        if isinstance(protocol, WebSocketProtocol) and getattr(send.func, "__name__", "") == "handle_reply":
-            return protocol
-    return None
 
 
 def prepared_frame(text: str, frames: dict) -> PreparedMessage:
@@ -67,7 +52,7 @@ def send_prepared_now(protocol, prepared: PreparedMessage) -> bool:
 
     This runs once per receiver of every broadcast, so the common case (an
     open socket with nothing unsent) is one check and one system call;
-    anything else goes to Twisted's buffer, within daphne_limits' bound."""
+    anything else goes to Twisted's buffer, within limits.py's bound."""
     if protocol.state != OPEN:
         return False
     transport = protocol.transport
@@ -172,7 +157,7 @@ def watch_plain(protocol, table: dict, key) -> bool:
     may go to it with no check at all: the WebSocket is open and nothing is
     buffered ahead (`writable_now`). It stays there only while that holds:
     its transport takes it out before it buffers anything, closes or is
-    lost, and a close frame sent takes it out too (install_direct_writes).
+    lost, and a close frame sent takes it out too (websocket.py).
     Return whether it is there.
 
     This is what lets delivery.py write a broadcast to most of its receivers
@@ -196,27 +181,3 @@ def unwatch(transport) -> None:
     if entry is not None:
         table, key = entry
         table.pop(key, None)
-
-
-def install_direct_writes() -> None:
-    """Have every frame of an open Daphne WebSocket go out through
-    write_now: Daphne's pings (one per connection every 20 s: at 5,000
-    idle sockets they were an eighth of the server's CPU during broadcasts,
-    most of it in the reactor registration), pongs, closes, and what
-    consumers send through ASGI."""
-    if getattr(WebSocketProtocol.sendData, "direct", False):
-        return
-    buffered_send_data = WebSocketProtocol.sendData
-
-    def sendData(self, data, sync=False, chopsize=None):
-        if sync or chopsize or self.send_queue or self.state != self.STATE_OPEN:
-            # Autobahn's own paths: the handshake, and chopped or queued data.
-            return buffered_send_data(self, data, sync, chopsize)
-        if data and data[0] & 0x0F == CLOSE_OPCODE:
-            # Nothing may follow a close frame: no more plain writes.
-            unwatch(self.transport)
-        write_now(self.transport, data)
-        self.trafficStats.outgoingOctetsWireLevel += len(data)
-
-    sendData.direct = True
-    WebSocketProtocol.sendData = sendData

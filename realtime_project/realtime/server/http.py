@@ -25,10 +25,11 @@ The answers are JSON, as the API's errors are.
 import json
 import logging
 
+from daphne.http_protocol import HTTPFactory, WebRequest
 from twisted.web import http
 
-from .daphne_access_log import forwarded_client_request, request_client
-from .metrics import CLIENTS_DROPPED
+from .access_log import forwarded_client_request, request_client
+from ..metrics import CLIENTS_DROPPED
 
 logger = logging.getLogger(__name__)
 
@@ -208,31 +209,19 @@ class BoundedHTTPChannel(http.HTTPChannel):
         )
 
 
-def _bounded_channel(factory) -> http._GenericHTTPChannelProtocol:
-    # What HTTPFactory.protocol builds (Twisted's own factory, with our channel).
-    return http._GenericHTTPChannelProtocol(BoundedHTTPChannel())
+class RealtimeHTTPFactory(HTTPFactory):
+    """Daphne's HTTP factory, building BoundedHTTPChannel channels whose
+    requests name the client a trusted proxy forwards (access_log.py)."""
 
-
-def install_http_limits(*, header_timeout: float, max_request_bytes: int) -> None:
-    """Make Daphne's HTTP channels enforce `header_timeout` for request
-    headers, `max_request_bytes` for request bodies, and IDLE_SECONDS of
-    silence at most."""
-    from daphne.http_protocol import HTTPFactory, WebRequest
-
-    BoundedHTTPChannel.header_timeout = header_timeout
-    BoundedHTTPChannel.max_body_bytes = max_request_bytes
-    if getattr(HTTPFactory.buildProtocol, "bounded", False):
-        return
-    unbounded_build = HTTPFactory.buildProtocol
     request_class = forwarded_client_request(WebRequest)
 
+    def protocol(self):
+        # What Twisted's HTTPFactory.protocol builds, with our channel.
+        return http._GenericHTTPChannelProtocol(BoundedHTTPChannel())
+
     def buildProtocol(self, addr):
-        protocol = unbounded_build(self, addr)
+        protocol = super().buildProtocol(addr)
         # Twisted's HTTPFactory sets its twelve-hour default on each protocol.
         protocol.timeOut = IDLE_SECONDS
-        protocol.requestFactory = request_class
+        protocol.requestFactory = self.request_class
         return protocol
-
-    buildProtocol.bounded = True
-    HTTPFactory.protocol = _bounded_channel
-    HTTPFactory.buildProtocol = buildProtocol

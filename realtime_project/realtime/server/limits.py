@@ -1,4 +1,4 @@
-"""Limits that only Daphne's WebSocket protocol can enforce.
+"""Limits that only the WebSocket protocol can enforce (websocket.py applies them).
 
 Inbound: a message larger than REALTIME_MAX_MESSAGE_BYTES is refused by
 autobahn (under Daphne) with close code 1009 as soon as its frame header
@@ -29,14 +29,14 @@ buffer is no longer autotuned, which caps one socket's throughput at about
 (buffer / round trip): still megabytes a second across a continent, for a
 stream of small events.
 
-HTTP requests have limits of their own (daphne_http_limits.py), installed
-from here too.
+HTTP requests have limits of their own (http.py). The protocol that
+applies these is websocket.RealtimeWebSocketProtocol.
 """
 
 import logging
 import socket
 
-from .metrics import CLIENTS_DROPPED
+from ..metrics import CLIENTS_DROPPED
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,6 @@ def queued_bytes(transport) -> int:
     return len(buffer) - getattr(transport, "offset", 0) + getattr(transport, "_tempDataLen", 0)
 
 
-_max_queued_bytes = 1 << 20
 # The kernel's send buffer of a WebSocket is this fraction of the bound.
 KERNEL_SHARE = 4
 
@@ -75,58 +74,9 @@ def may_send(protocol) -> bool:
     if protocol.state != protocol.STATE_OPEN:
         return True
     queued = queued_bytes(protocol.transport)
-    if queued > _max_queued_bytes:
+    if queued > protocol.max_queued_bytes:
         logger.warning("closing a WebSocket whose client is not reading (%d bytes queued)", queued)
         CLIENTS_DROPPED.labels(reason="slow reader").inc()
         protocol.sendClose(code=CLOSE_TOO_SLOW, reason="too slow: resume with since")
         return False
     return True
-
-
-def install_daphne_limits(*, max_message_bytes: int, max_queued_bytes: int) -> None:
-    """Make Daphne close with 1009 a client whose message passes
-    `max_message_bytes`, and with 4429 one whose unsent data passes
-    `max_queued_bytes` (with the kernel's send buffer bounded to a share of
-    it); and bound HTTP requests as settings say (daphne_http_limits)."""
-    from daphne.ws_protocol import WebSocketProtocol
-    from django.conf import settings
-
-    from .daphne_http_limits import install_http_limits
-
-    install_http_limits(
-        header_timeout=settings.REALTIME_HEADER_TIMEOUT_SECONDS,
-        max_request_bytes=settings.REALTIME_MAX_REQUEST_BYTES,
-    )
-
-    if getattr(WebSocketProtocol.serverSend, "bounded", False):
-        return
-    unbounded_send = WebSocketProtocol.serverSend
-    unlimited_connect = WebSocketProtocol.onConnect
-
-    def onConnect(self, request):
-        # Per connection: Daphne's factory options are set inside Server.run().
-        self.maxMessagePayloadSize = max_message_bytes
-        self.maxFramePayloadSize = max_message_bytes
-        # Send the 1009 close frame rather than just dropping the TCP connection.
-        self.failByDrop = False
-        bound_send_buffer(self.transport, _max_queued_bytes)
-        return unlimited_connect(self, request)
-
-    global _max_queued_bytes
-    _max_queued_bytes = max_queued_bytes
-
-    def serverSend(self, content, binary=False):
-        if not may_send(self):
-            return
-        # Autobahn applies maxMessagePayloadSize to what it sends as well:
-        # the limit is for clients, not for a replay of 500 tweets.
-        inbound_limit = self.maxMessagePayloadSize
-        self.maxMessagePayloadSize = 0
-        try:
-            unbounded_send(self, content, binary)
-        finally:
-            self.maxMessagePayloadSize = inbound_limit
-
-    serverSend.bounded = True
-    WebSocketProtocol.serverSend = serverSend
-    WebSocketProtocol.onConnect = onConnect

@@ -1,0 +1,108 @@
+"""The server: Daphne's `Server`, subclassed.
+
+- Its factories are this package's (http.py, websocket.py). Daphne's
+  `Server.run` builds them itself, with no hook to name their classes: the
+  two attributes it assigns them to are properties here, which build ours
+  instead (the one override of its kind; tests/server/test_upstream_fence.py
+  fails when `Server.run` changes).
+- Each application's input queue is an Inbox (inbox.py) rather than an
+  `asyncio.Queue`, which costs 3.3 KB even when empty, as it nearly always is.
+- A WebSocket's scope carries the `realtime.socket` extension: the protocol
+  the application's frames may be written to directly (delivery.py).
+- The keepalive and timeout checks are spread over their period
+  (timeout_checker).
+- The access log leaves query strings and credentials out (access_log.py).
+"""
+
+import asyncio
+from functools import partial
+
+from daphne.access import AccessLogGenerator
+from daphne.server import Server
+from twisted.internet import reactor
+
+from ..inbox import Inbox
+from .access_log import RedactingAccessLog
+from .extension import SOCKET_EXTENSION
+from .http import RealtimeHTTPFactory
+from .websocket import RealtimeWebSocketFactory
+
+# Daphne's own period for the keepalive and timeout checks.
+CHECK_PERIOD_SECONDS = 2.0
+# Each pass checks this share of the connections (see timeout_checker).
+SLICES = 20
+
+
+class RealtimeServer(Server):
+    # Off when the version fence finds libraries it was not tested with.
+    fast_path = True
+
+    def __init__(self, *args, action_logger=None, **kwargs):
+        if type(action_logger) is AccessLogGenerator:
+            action_logger = RedactingAccessLog(action_logger.stream)
+        super().__init__(*args, action_logger=action_logger, **kwargs)
+        self._check_round: list = []
+        self._check_step = 0
+
+    # Daphne's run() assigns factories of its own classes to these.
+
+    @property
+    def http_factory(self):
+        return self.__dict__.get("_http_factory")
+
+    @http_factory.setter
+    def http_factory(self, stock):
+        self._http_factory = RealtimeHTTPFactory(self)
+
+    @property
+    def ws_factory(self):
+        return self.__dict__.get("_ws_factory")
+
+    @ws_factory.setter
+    def ws_factory(self, stock):
+        self._ws_factory = RealtimeWebSocketFactory(self, server=self.server_name)
+
+    def create_application(self, protocol, scope):
+        # Daphne's create_application, with an Inbox for its asyncio.Queue
+        # and the socket extension for WebSockets.
+        assert "application_instance" not in self.connections[protocol]
+        input_queue = Inbox()
+        scope.setdefault("asgi", {"version": "3.0"})
+        if self.fast_path and scope.get("type") == "websocket":
+            scope.setdefault("extensions", {})[SOCKET_EXTENSION] = protocol
+        application_instance = self.application(
+            scope=scope,
+            receive=input_queue.get,
+            send=partial(self.handle_reply, protocol),
+        )
+        if protocol not in self.connections:
+            return None
+        self.connections[protocol]["application_instance"] = asyncio.ensure_future(
+            application_instance,
+            loop=asyncio.get_event_loop(),
+        )
+        return input_queue
+
+    def timeout_checker(self):
+        """Daphne's keepalive and timeout checks, spread over their period.
+
+        Daphne checks every connection every two seconds in one pass, so
+        connections that opened together get their pings together, and
+        their pongs come back together: the pass and the pongs held the
+        loop long enough to delay messages (docs/PERFORMANCE.md, item 15).
+        Here a round takes the connections open at its start and checks a
+        twentieth of them every tenth of a second. A connection is checked
+        once per round, and at most two rounds apart (one opened just after
+        a round began waits for the next), whatever closes meanwhile."""
+        if not self._check_round:
+            self._check_round = list(self.connections)
+            self._check_step = 0
+        round_, step = self._check_round, self._check_step
+        size = -(-len(round_) // SLICES)
+        for protocol in round_[step * size : (step + 1) * size]:
+            if protocol in self.connections:
+                protocol.check_timeouts()
+        self._check_step = step + 1
+        if self._check_step >= SLICES:
+            self._check_round = []
+        reactor.callLater(CHECK_PERIOD_SECONDS / SLICES, self.timeout_checker)
