@@ -46,7 +46,7 @@ run: install frontend
 # again on PostgreSQL (this machine kind starts it; TEST_DATABASE_URL overrides).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/realtime
 
-test: install system-deps frontend
+test: install system-deps frontend lint
 	cd frontend && npm run typecheck && npm test
 	$(PY) -m pytest
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -p no:cacheprovider \

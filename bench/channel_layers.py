@@ -104,7 +104,7 @@ async def run(kind: str, url: str, receivers: int, targeted: int, broadcasts: in
             await layer.group_send(group, {"type": "bench", "t": time.perf_counter()})
         try:
             await asyncio.wait_for(done.wait(), timeout=10 + len(sends) / 1000)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         return time.perf_counter() - start, deliveries - sum(received)
 

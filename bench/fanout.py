@@ -50,7 +50,6 @@ import platform
 import random
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -219,11 +218,19 @@ class Server:
         if self.kind == "raw":
             command = [sys.executable, "-m", "bench.rawloop", str(self.port)]
         else:
-            app = "realtime_project.asgi:application" if self.kind == "product" else "bench.naive_asgi:application"
+            app = (
+                "realtime_project.asgi:application"
+                if self.kind == "product"
+                else "bench.naive_asgi:application"
+            )
             # Daphne's listen backlog is 50 unless the endpoint says otherwise.
             endpoint = f"tcp:port={self.port}:interface=127.0.0.1:backlog=4096"
             # The product through its entry point; naive Channels as stock Daphne runs it.
-            server = [sys.executable, "-m", "realtime_project.realtime.server"] if self.kind == "product" else [str(BIN / "daphne")]
+            server = (
+                [sys.executable, "-m", "realtime_project.realtime.server"]
+                if self.kind == "product"
+                else [str(BIN / "daphne")]
+            )
             command = [*server, "-e", endpoint, app]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
@@ -443,7 +450,9 @@ def memory_per_connection(server: Server, before_kb: int) -> float:
     return server.rss_kb() - before_kb
 
 
-async def inject(redis_url: str, groups: list[str], rate: int, seconds: float, kind: str) -> tuple[int, float]:
+async def inject(
+    redis_url: str, groups: list[str], rate: int, seconds: float, kind: str
+) -> tuple[int, float]:
     """Publish `rate` messages a second for `seconds` into the channel layer,
     each to a group of `groups` in turn; return (sent, seconds it took).
 
@@ -468,11 +477,19 @@ async def inject(redis_url: str, groups: list[str], rate: int, seconds: float, k
         async with client.pipeline(transaction=False) as pipe:
             for _ in range(min(batch, total - sent)):
                 text = json.dumps(
-                    {"type": "notification", "timestamp": "2026-01-01T00:00:00Z",
-                     "data": {"notification_id": str(sent), "t0": time.monotonic()}}
+                    {
+                        "type": "notification",
+                        "timestamp": "2026-01-01T00:00:00Z",
+                        "data": {"notification_id": str(sent), "t0": time.monotonic()},
+                    }
                 )
                 if kind == "product":
-                    message = {"type": "stream.event", "kind": "notification", "text": text, "ids": [str(sent)]}
+                    message = {
+                        "type": "stream.event",
+                        "kind": "notification",
+                        "text": text,
+                        "ids": [str(sent)],
+                    }
                 else:
                     message = {"type": "bench.message", "text": text}
                 pipe.publish(f"asgi__group__{order[sent % len(order)]}", serialize(message))
@@ -483,7 +500,9 @@ async def inject(redis_url: str, groups: list[str], rate: int, seconds: float, k
     return sent, took
 
 
-def targeted(generator: LoadGenerator, server: Server, redis: Redis, groups: list[str], rates: list[int]) -> list[dict]:
+def targeted(
+    generator: LoadGenerator, server: Server, redis: Redis, groups: list[str], rates: list[int]
+) -> list[dict]:
     results = []
     for rate in rates:
         generator.mark()
@@ -500,8 +519,11 @@ def targeted(generator: LoadGenerator, server: Server, redis: Redis, groups: lis
             "sent": sent,
             "received": received,
             "lost": sent - received,
-            "latency_ms": {"p50": ms(percentile(latencies, 50)), "p99": ms(percentile(latencies, 99)),
-                           "max": ms(max(latencies)) if latencies else None},
+            "latency_ms": {
+                "p50": ms(percentile(latencies, 50)),
+                "p99": ms(percentile(latencies, 99)),
+                "max": ms(max(latencies)) if latencies else None,
+            },
             "server_cpu_us_per_message": round(cpu / received * 1e6, 2) if received else None,
         }
         results.append(result)
@@ -523,8 +545,14 @@ def worker_publisher(redis_url: str, tweet_id: int):
     serialize = RedisPubSubChannelLayer(hosts=[redis_url]).serialize
     client = redis_client.Redis.from_url(redis_url)
     text = json.dumps(
-        {"type": "engagement_update", "timestamp": "2026-01-01T00:00:00Z",
-         "data": {"tweet_id": str(tweet_id), "engagement": {"likes": 1, "replies": 0, "retweets": 0, "bookmarks": 0}}},
+        {
+            "type": "engagement_update",
+            "timestamp": "2026-01-01T00:00:00Z",
+            "data": {
+                "tweet_id": str(tweet_id),
+                "engagement": {"likes": 1, "replies": 0, "retweets": 0, "bookmarks": 0},
+            },
+        },
         separators=(",", ":"),
     )
     message = serialize({"type": "stream.event", "kind": "engagement_update", "text": text})
@@ -552,8 +580,12 @@ def action_to_screen(server: Server, data: dict, samples: int = 30) -> dict:
             generator.wait(k, 10)
         arrivals, _ = generator.report()
     times = [arrived - start for (arrived, _), start in zip(arrivals[0], starts)]
-    return {"samples": len(times), "p50_ms": ms(percentile(times, 50)), "p99_ms": ms(percentile(times, 99)),
-            "max_ms": ms(max(times)) if times else None}
+    return {
+        "samples": len(times),
+        "p50_ms": ms(percentile(times, 50)),
+        "p99_ms": ms(percentile(times, 99)),
+        "max_ms": ms(max(times)) if times else None,
+    }
 
 
 # --- One target ----------------------------------------------------------------
@@ -598,7 +630,9 @@ def measure(server: Server, kind: str, n: int, data: dict | None, redis: Redis |
 
         def trigger():
             flip["on"] = not flip["on"]
-            http("POST" if flip["on"] else "DELETE", f"{base}/api/tweets/{data['tweet_id']}/like/", liker_token)
+            http(
+                "POST" if flip["on"] else "DELETE", f"{base}/api/tweets/{data['tweet_id']}/like/", liker_token
+            )
     else:
         paths = ["/ws/watch"] * n
 
@@ -650,8 +684,11 @@ def measure(server: Server, kind: str, n: int, data: dict | None, redis: Redis |
                 figures["feed_fanout"] = rounds_of(generator, server, post, max(3, args.rounds // 2), 0.3)
                 figures["feed_fanout"].update(connected=opened, failed_handshakes=len(failures))
         if redis is not None and "targeted" in args.phases:
-            with clients(server, [f"/ws/notifications/{uid}?token={token}" for uid, token in fans],
-                         args.clients_processes) as generator:
+            with clients(
+                server,
+                [f"/ws/notifications/{uid}?token={token}" for uid, token in fans],
+                args.clients_processes,
+            ) as generator:
                 opened, failures = generator.opened()
                 from notifications.groups import user_notifications
 
@@ -664,7 +701,9 @@ def measure(server: Server, kind: str, n: int, data: dict | None, redis: Redis |
         with clients(server, [f"/ws/user/{i}" for i in range(n)], args.clients_processes) as generator:
             opened, failures = generator.opened()
             figures["targeted_clients"] = {"connected": opened, "failed_handshakes": len(failures)}
-            figures["targeted"] = targeted(generator, server, redis, [f"user_{i}" for i in range(n)], args.rates)
+            figures["targeted"] = targeted(
+                generator, server, redis, [f"user_{i}" for i in range(n)], args.rates
+            )
     return figures
 
 
@@ -703,9 +742,19 @@ def plot(report: dict, path: Path) -> None:
         worker = [target["sizes"][str(n)].get("broadcast_from_worker") for n in sizes]
         if all(worker):
             label = target["target"] + ", published by a worker"
-            left.plot(sizes, [r["all_received_ms"]["p50"] for r in worker], marker="s", linestyle="--", label=label)
-            right.plot(sizes, [r["server_cpu_us_per_message"] for r in worker], marker="s", linestyle="--", label=label)
-    left.set(title="Broadcast: all N received (p50 of rounds)", xlabel="clients (N)", ylabel="ms", yscale="log")
+            left.plot(
+                sizes, [r["all_received_ms"]["p50"] for r in worker], marker="s", linestyle="--", label=label
+            )
+            right.plot(
+                sizes,
+                [r["server_cpu_us_per_message"] for r in worker],
+                marker="s",
+                linestyle="--",
+                label=label,
+            )
+    left.set(
+        title="Broadcast: all N received (p50 of rounds)", xlabel="clients (N)", ylabel="ms", yscale="log"
+    )
     right.set(title="Server CPU per delivered message", xlabel="clients (N)", ylabel="µs", yscale="log")
     for axis in (left, right):
         axis.grid(True, which="both", alpha=0.3)
@@ -718,7 +767,8 @@ def summary(report: dict) -> str:
     """The report as markdown tables (what docs/PERFORMANCE.md quotes)."""
     lines = [
         "| target | N | connected (failed) | KB per idle conn | all received p50 / max (ms) "
-        "| server wrote all, mean (ms) | latency p50 / p99 (ms) | server CPU per msg (µs): gross / net of idle | lost |",
+        "| server wrote all, mean (ms) | latency p50 / p99 (ms) "
+        "| server CPU per msg (µs): gross / net of idle | lost |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
 
@@ -731,36 +781,52 @@ def summary(report: dict) -> str:
             b = f["broadcast"]
             lines.append(
                 f"| {target['target']} | {int(n):,} | {f['connected']:,} ({f['failed_handshakes']}) "
-                f"| {f['memory_kb_per_connection']} | {b['all_received_ms']['p50']} / {b['all_received_ms']['max']} "
+                f"| {f['memory_kb_per_connection']} "
+                f"| {b['all_received_ms']['p50']} / {b['all_received_ms']['max']} "
                 f"| {wrote(b)} | {b['latency_ms']['p50']} / {b['latency_ms']['p99']} "
                 f"| {b['server_cpu_us_per_message']} / {b['server_cpu_us_per_message_net']} | {b['lost']} |"
             )
-    lines += ["", "| target | N | broadcast published by a worker: all received p50 (ms) / server wrote all, "
-              "mean (ms) / net CPU per msg (µs) "
-              "| feed fan-out: all received p50 (ms) | net CPU per msg (µs) "
-              "| targeted: highest rate with p99 < 100 ms, none lost (p99 ms) | action to screen p50 / p99 (ms) |",
-              "|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| target | N | broadcast published by a worker: all received p50 (ms) / server wrote all, "
+        "mean (ms) / net CPU per msg (µs) "
+        "| feed fan-out: all received p50 (ms) | net CPU per msg (µs) "
+        "| targeted: highest rate with p99 < 100 ms, none lost (p99 ms) | action to screen p50 / p99 (ms) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for target in report["targets"]:
         for n, f in target["sizes"].items():
             if "feed_fanout" not in f and "targeted" not in f:
                 continue
             feed = f.get("feed_fanout")
-            good = [t for t in f.get("targeted", []) if not t["lost"] and t["latency_ms"]["p99"] < 100
-                    and t["achieved_rate"] >= 0.9 * t["rate"]]
+            good = [
+                t
+                for t in f.get("targeted", [])
+                if not t["lost"] and t["latency_ms"]["p99"] < 100 and t["achieved_rate"] >= 0.9 * t["rate"]
+            ]
             best = max(good, key=lambda t: t["rate"]) if good else None
             a2s = f.get("action_to_screen")
             if best:
                 targeted_cell = f"{best['rate']:,}/s ({best['latency_ms']['p99']})"
             else:
                 targeted_cell = "-" if "targeted" not in f else "none"
-            feed_cells = (f"{feed['all_received_ms']['p50']} | {feed['server_cpu_us_per_message_net']}"
-                          if feed else "- | -")
+            feed_cells = (
+                f"{feed['all_received_ms']['p50']} | {feed['server_cpu_us_per_message_net']}"
+                if feed
+                else "- | -"
+            )
             a2s_cell = f"{a2s['p50_ms']} / {a2s['p99_ms']}" if a2s else "-"
             worker = f.get("broadcast_from_worker")
-            worker_cell = (f"{worker['all_received_ms']['p50']} / {wrote(worker)} / "
-                           f"{worker['server_cpu_us_per_message_net']}"
-                           if worker else "-")
-            lines.append(f"| {target['target']} | {int(n):,} | {worker_cell} | {feed_cells} | {targeted_cell} | {a2s_cell} |")
+            worker_cell = (
+                f"{worker['all_received_ms']['p50']} / {wrote(worker)} / "
+                f"{worker['server_cpu_us_per_message_net']}"
+                if worker
+                else "-"
+            )
+            lines.append(
+                f"| {target['target']} | {int(n):,} | {worker_cell} | {feed_cells} "
+                f"| {targeted_cell} | {a2s_cell} |"
+            )
     return "\n".join(lines)
 
 
@@ -771,15 +837,27 @@ def main(argv=None) -> int:
     parser.add_argument("--targets", nargs="+", default=list(TARGETS), choices=TARGETS)
     parser.add_argument("--rates", type=int, nargs="+", default=[1000, 2000, 5000, 10000, 20000])
     parser.add_argument("--clients-processes", type=int, default=2)
-    parser.add_argument("--phases", nargs="*", default=["feed", "targeted", "action"],
-                        choices=["feed", "targeted", "action"],
-                        help="what to measure after the broadcast (each on fresh connections)")
-    parser.add_argument("--naive-max", type=int, default=5000,
-                        help="largest N for naive-embedded (quadratic: minutes per round beyond)")
+    parser.add_argument(
+        "--phases",
+        nargs="*",
+        default=["feed", "targeted", "action"],
+        choices=["feed", "targeted", "action"],
+        help="what to measure after the broadcast (each on fresh connections)",
+    )
+    parser.add_argument(
+        "--naive-max",
+        type=int,
+        default=5000,
+        help="largest N for naive-embedded (quadratic: minutes per round beyond)",
+    )
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "benchmarks")
     parser.add_argument("--quick", action="store_true", help="N=500, 3 rounds: a smoke run")
-    parser.add_argument("--summarize", type=Path, metavar="JSON",
-                        help="print the tables of an earlier run's fanout.json, and stop")
+    parser.add_argument(
+        "--summarize",
+        type=Path,
+        metavar="JSON",
+        help="print the tables of an earlier run's fanout.json, and stop",
+    )
     args = parser.parse_args(argv)
     if args.summarize:
         print(summary(json.loads(args.summarize.read_text())))

@@ -60,9 +60,15 @@ def main() -> None:
         results: dict[int, list[float]] = {2: [], 3: []}
         for _ in range(args.rounds):
             for protocol in (3, 2):
-                results[protocol].append(asyncio.run(cpu_us_per_message(url, protocol, args.messages, args.size)))
+                results[protocol].append(
+                    asyncio.run(cpu_us_per_message(url, protocol, args.messages, args.size))
+                )
         for protocol, figures in results.items():
-            print(f"RESP{protocol}: " + ", ".join(f"{value:.1f}" for value in figures) + " us of CPU per message")
+            print(
+                f"RESP{protocol}: "
+                + ", ".join(f"{value:.1f}" for value in figures)
+                + " us of CPU per message"
+            )
     finally:
         server.terminate()
         server.wait()

@@ -237,9 +237,7 @@ class Reader:
         while not self.soak.writers_done.is_set():
             behaviour = self.rng.choice(config.behaviours)
             try:
-                async with connect(
-                    self.url(stream), proxy=None, open_timeout=30, close_timeout=2
-                ) as ws:
+                async with connect(self.url(stream), proxy=None, open_timeout=30, close_timeout=2) as ws:
                     log.sessions += 1
                     await self.start_session(ws, log)
                     failures = 0
@@ -283,9 +281,7 @@ class Reader:
 
         while not done() and time.monotonic() < deadline:
             try:
-                async with connect(
-                    self.url(stream), proxy=None, open_timeout=30, close_timeout=2
-                ) as ws:
+                async with connect(self.url(stream), proxy=None, open_timeout=30, close_timeout=2) as ws:
                     log.sessions += 1
                     await self.start_session(ws, log)
                     while not done() and time.monotonic() < deadline:
@@ -461,17 +457,13 @@ class Soak:
             for reader in self.readers:
                 token = reader.account.token
                 reader.marks = {
-                    "notifications": newest_id(
-                        self.api.ok("GET", "/api/notifications/?page_size=1", token)
-                    ),
+                    "notifications": newest_id(self.api.ok("GET", "/api/notifications/?page_size=1", token)),
                     "feed": newest_id(self.api.ok("GET", "/api/feed/?page_size=1", token)),
                 }
         return time.monotonic() - started
 
     def post(self, account: Account, content: str) -> str:
-        return self.api.ok("POST", "/api/tweets/", account.token, {"content": content}, 201)[
-            "tweet_id"
-        ]
+        return self.api.ok("POST", "/api/tweets/", account.token, {"content": content}, 201)["tweet_id"]
 
     def follow(self, follower: Account, followee: Account) -> None:
         self.api.ok("POST", f"/api/users/{followee.user_id}/follow/", follower.token)
@@ -479,9 +471,7 @@ class Soak:
     async def run(self) -> dict:
         config = self.config
         setup_seconds = await asyncio.to_thread(self.set_up)
-        tasks = [
-            asyncio.create_task(reader.run(stream)) for reader in self.readers for stream in STREAMS
-        ]
+        tasks = [asyncio.create_task(reader.run(stream)) for reader in self.readers for stream in STREAMS]
         started = time.monotonic()
         deadline = started + config.duration
         with ThreadPoolExecutor(len(self.writers)) as pool:
@@ -571,7 +561,8 @@ def around(log: StreamLog, item: str | None) -> list[str]:
         if ids and int(ids[-1]) < int(item) - 30 or since > int(item) + 30:
             continue
         lines.append(
-            f"{time.strftime('%H:%M:%S', time.gmtime(started))}.{int(started * 1000) % 1000:03d} since={since} got {','.join(ids)}"
+            f"{time.strftime('%H:%M:%S', time.gmtime(started))}.{int(started * 1000) % 1000:03d} "
+            f"since={since} got {','.join(ids)}"
         )
     return lines
 
@@ -618,12 +609,8 @@ def free_port() -> int:
 def private_server(workdir: Path):
     """Daphne on a fresh SQLite database, with SERVER_ENV; yield its base URL
     and environment."""
-    env = {
-        key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")
-    }
-    env.update(
-        SERVER_ENV, DATABASE_URL=f"sqlite:///{workdir / 'soak.sqlite3'}", PYTHONUNBUFFERED="1"
-    )
+    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(SERVER_ENV, DATABASE_URL=f"sqlite:///{workdir / 'soak.sqlite3'}", PYTHONUNBUFFERED="1")
     # DEBUG is off unless asked for, and then a key is required.
     env.setdefault("SECRET_KEY", "soak-only-" + "x" * 50)
     python = sys.executable
@@ -638,7 +625,16 @@ def private_server(workdir: Path):
     )
     port = free_port()
     process = subprocess.Popen(
-        [python, "-m", "realtime_project.realtime.server", "-b", "127.0.0.1", "-p", str(port), "realtime_project.asgi:application"],
+        [
+            python,
+            "-m",
+            "realtime_project.realtime.server",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "realtime_project.asgi:application",
+        ],
         cwd=REPO_ROOT,
         env=env,
         stdout=log,

@@ -170,7 +170,7 @@ class ClientGroup:
         try:
             await asyncio.wait_for(asyncio.shield(future), timeout)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
 
 
@@ -191,7 +191,7 @@ async def open_clients(group: ClientGroup, host: str, port: int, paths: list[str
                     await asyncio.wait_for(client.subscribed, 15)
                     group.clients.append(client)
                     return
-                except (OSError, ConnectionError, asyncio.TimeoutError) as error:
+                except (TimeoutError, OSError, ConnectionError) as error:
                     if attempt == 2:
                         failures.append(f"{type(error).__name__}: {error}"[:200])
                     await asyncio.sleep(0.2)

@@ -57,9 +57,7 @@ def render_site(
     """What goes in nginx's `http` block for `upstreams` (host:port of each Daphne)."""
     if not upstreams:
         raise ValueError("at least one upstream")
-    servers = "\n    ".join(
-        f"server {upstream} max_fails=1 fail_timeout=5s;" for upstream in upstreams
-    )
+    servers = "\n    ".join(f"server {upstream} max_fails=1 fail_timeout=5s;" for upstream in upstreams)
     return NginxTemplate(SITE_TEMPLATE.read_text()).substitute(
         LISTEN=listen,
         ACCESS_LOG=access_log,
@@ -71,9 +69,7 @@ def render_site(
     )
 
 
-def render(
-    *, prefix: str, listen: str, upstreams: list[str], access_log: str = "", **limits: int
-) -> str:
+def render(*, prefix: str, listen: str, upstreams: list[str], access_log: str = "", **limits: int) -> str:
     """A whole nginx.conf; pid, logs and temporary files under `prefix`."""
     prefix = prefix.rstrip("/") or "/"
     site = render_site(
@@ -92,9 +88,7 @@ def main() -> None:
     parser.add_argument("--site", action="store_true", help="only the http block's contents")
     parser.add_argument("--prefix", help="writable folder for pid, logs and temporary files")
     parser.add_argument("--access-log", help="default: PREFIX/access.log")
-    parser.add_argument(
-        "--error-log", help="with --site (default: Debian's /var/log/nginx/error.log)"
-    )
+    parser.add_argument("--error-log", help="with --site (default: Debian's /var/log/nginx/error.log)")
     parser.add_argument("--listen", default="80")
     parser.add_argument("--upstream", action="append", required=True, help="host:port of a Daphne")
     for name, default in LIMIT_DEFAULTS.items():

@@ -1,8 +1,7 @@
-from realtime_project.realtime.stream_database import database_sync_to_async
-
 from feed import selectors as feed_selectors
 from realtime_project.realtime import envelope
 from realtime_project.realtime.consumers import AccessDenied, CloseCode, StreamConsumer
+from realtime_project.realtime.stream_database import database_sync_to_async
 
 from . import groups, selectors, services
 
@@ -45,6 +44,4 @@ class EngagementConsumer(StreamConsumer):
 
     async def on_close(self):
         if self.user is not None and self.user.is_authenticated:
-            await services.typing_leave(
-                tweet_id=self.tweet_id, user=self.user, channel=self.channel_name
-            )
+            await services.typing_leave(tweet_id=self.tweet_id, user=self.user, channel=self.channel_name)

@@ -11,17 +11,13 @@ class Engagement(models.Model):
         RETWEET = "RETWEET", "retweet"
         BOOKMARK = "BOOKMARK", "bookmark"
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="engagements"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="engagements")
     tweet = models.ForeignKey("feed.Tweet", on_delete=models.CASCADE, related_name="engagements")
     kind = models.CharField(max_length=8, choices=Kind.choices)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "tweet", "kind"], name="engage_once_per_kind")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "tweet", "kind"], name="engage_once_per_kind")]
         indexes = [models.Index(fields=["tweet", "kind"], name="engagement_by_tweet")]
 
     def __str__(self) -> str:

@@ -13,8 +13,8 @@ from . import selectors, services
 from .models import Tweet
 from .serializers import (
     FollowResultSerializer,
-    TweetCreateSerializer,
     TimelinePageSerializer,
+    TweetCreateSerializer,
     TweetSerializer,
     UserSerializer,
     viewer_state,

@@ -1,7 +1,6 @@
-from realtime_project.realtime.stream_database import database_sync_to_async
-
 from realtime_project.realtime.broadcast import feed_data
 from realtime_project.realtime.consumers import StreamConsumer
+from realtime_project.realtime.stream_database import database_sync_to_async
 
 from . import groups, selectors
 
@@ -25,4 +24,3 @@ class FeedConsumer(StreamConsumer):
     def without_replayed(self, data, replayed):
         tweets = [tweet for tweet in data["tweets"] if tweet["tweet_id"] not in replayed]
         return feed_data(tweets) if tweets else None
-

@@ -11,9 +11,7 @@ class Tweet(models.Model):
     expressions, so concurrent likes never overwrite each other.
     """
 
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tweets"
-    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tweets")
     content = models.TextField()
     # Display spellings, one per case-folded topic: explicit topics + #hashtags.
     topics = models.JSONField(default=list, blank=True)

@@ -87,9 +87,7 @@ def feed_tweets_after(*, user, after_id: int, limit: int) -> tuple[list[Tweet], 
 
 def feed_replay(*, user, since: int) -> Replay:
     """One feed_update with every missed tweet (none if nothing was missed)."""
-    missed, truncated = feed_tweets_after(
-        user=user, after_id=since, limit=settings.REALTIME_REPLAY_LIMIT
-    )
+    missed, truncated = feed_tweets_after(user=user, after_id=since, limit=settings.REALTIME_REPLAY_LIMIT)
     if not missed:
         return Replay()
     tweets = events.tweet_payloads(missed)
@@ -110,12 +108,7 @@ def with_viewer_state(tweets: QuerySet[Tweet], *, viewer) -> QuerySet[Tweet]:
     bookmarked it (`viewer_liked`, ...), in the same query."""
     if viewer is None or not viewer.is_authenticated:
         return tweets
-    tweets = tweets.annotate(
-        mine=FilteredRelation("engagements", condition=Q(engagements__user=viewer))
-    )
+    tweets = tweets.annotate(mine=FilteredRelation("engagements", condition=Q(engagements__user=viewer)))
     return tweets.annotate(
-        **{
-            f"viewer_{flag}": Count("mine", filter=Q(mine__kind=kind))
-            for flag, kind in VIEWER_FLAGS.items()
-        }
+        **{f"viewer_{flag}": Count("mine", filter=Q(mine__kind=kind)) for flag, kind in VIEWER_FLAGS.items()}
     )

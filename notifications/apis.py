@@ -13,9 +13,7 @@ from . import selectors, services
 from .serializers import NotificationSerializer, ReadResultSerializer
 
 
-@extend_schema(
-    parameters=[OpenApiParameter("unread", OpenApiTypes.BOOL, description="only unread ones")]
-)
+@extend_schema(parameters=[OpenApiParameter("unread", OpenApiTypes.BOOL, description="only unread ones")])
 class NotificationListApi(generics.ListAPIView):
     serializer_class = NotificationSerializer
     pagination_class = NewestFirstPagination

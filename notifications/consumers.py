@@ -1,6 +1,5 @@
-from realtime_project.realtime.stream_database import database_sync_to_async
-
 from realtime_project.realtime.consumers import StreamConsumer
+from realtime_project.realtime.stream_database import database_sync_to_async
 
 from . import groups, selectors
 
@@ -20,4 +19,3 @@ class NotificationConsumer(StreamConsumer):
 
     async def replay_since(self, since):
         return await database_sync_to_async(selectors.notifications_replay)(user=self.user, since=since)
-

@@ -20,9 +20,7 @@ class Notification(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications_caused"
     )
     type = models.CharField(max_length=8, choices=Type.choices)
-    tweet = models.ForeignKey(
-        "feed.Tweet", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
+    tweet = models.ForeignKey("feed.Tweet", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     read = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 

@@ -35,9 +35,7 @@ def notifications_after(*, user, after_id: int, limit: int) -> tuple[list[Notifi
 
 def notifications_replay(*, user, since: int) -> Replay:
     """What a client reconnecting with `?since=` missed: one `notification` each."""
-    missed, truncated = notifications_after(
-        user=user, after_id=since, limit=settings.REALTIME_REPLAY_LIMIT
-    )
+    missed, truncated = notifications_after(user=user, after_id=since, limit=settings.REALTIME_REPLAY_LIMIT)
     payloads = events.notification_payloads(missed)
     return Replay(
         frames=[(envelope.NOTIFICATION, payload) for payload in payloads],

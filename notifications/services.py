@@ -30,9 +30,10 @@ def notification_create(*, recipient, actor, kind: str, tweet: Tweet | None = No
     if recipient.pk == actor.pk:
         return None
     with atomic_in_commit_order():
-        if kind in ONCE_PER_ACTOR and Notification.objects.filter(
-            recipient=recipient, actor=actor, type=kind, tweet=tweet
-        ).exists():
+        if (
+            kind in ONCE_PER_ACTOR
+            and Notification.objects.filter(recipient=recipient, actor=actor, type=kind, tweet=tweet).exists()
+        ):
             return None
         return Notification.objects.create(recipient=recipient, actor=actor, type=kind, tweet=tweet)
 
@@ -54,9 +55,7 @@ def notifications_for_engagement(*, engagement: Engagement) -> None:
 
 
 def notifications_for_follow(*, follow: Follow) -> None:
-    notification_create(
-        recipient=follow.followee, actor=follow.follower, kind=Notification.Type.FOLLOW
-    )
+    notification_create(recipient=follow.followee, actor=follow.follower, kind=Notification.Type.FOLLOW)
 
 
 def notifications_for_tweet(*, tweet: Tweet) -> None:
@@ -92,9 +91,7 @@ def mentioned_users(content: str) -> list:
 
 def notification_mark_read(*, user, notification_id) -> int:
     """Mark one of `user`'s notifications read. Return how many changed (0 or 1)."""
-    return Notification.objects.filter(recipient=user, pk=notification_id, read=False).update(
-        read=True
-    )
+    return Notification.objects.filter(recipient=user, pk=notification_id, read=False).update(read=True)
 
 
 def notifications_mark_all_read(*, user) -> int:

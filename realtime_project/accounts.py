@@ -55,7 +55,9 @@ class RegisterSerializer(serializers.Serializer):
         try:
             password_validation.validate_password(attrs["password"], candidate)
         except Exception as error:
-            raise serializers.ValidationError({"password": list(getattr(error, "messages", [str(error)]))})
+            raise serializers.ValidationError(
+                {"password": list(getattr(error, "messages", [str(error)]))}
+            ) from error
         return attrs
 
 
@@ -124,11 +126,9 @@ class RegisterApi(APIView):
         try:
             user, token = user_register(**serializer.validated_data)
         except IntegrityError:
-            raise serializers.ValidationError({"username": ["This username is taken."]})
+            raise serializers.ValidationError({"username": ["This username is taken."]}) from None
         if csrf_failure(request._request) is None:
-            session_sign_in(
-                request._request, user, backend="django.contrib.auth.backends.ModelBackend"
-            )
+            session_sign_in(request._request, user, backend="django.contrib.auth.backends.ModelBackend")
         return Response({**identity(user), "token": token}, status=status.HTTP_201_CREATED)
 
 

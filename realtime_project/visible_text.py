@@ -62,11 +62,7 @@ def is_blank(char: str) -> bool:
     category = unicodedata.category(char)
     # Cf: format characters (zero-width space/joiners, BOM, soft hyphen, tags).
     # Cc: controls (only TEXT_CONTROLS get past visible_text).
-    return (
-        category in ("Cf", "Cc", "Zs", "Zl", "Zp")
-        or char in BLANK_GLYPHS
-        or is_default_ignorable(char)
-    )
+    return category in ("Cf", "Cc", "Zs", "Zl", "Zp") or char in BLANK_GLYPHS or is_default_ignorable(char)
 
 
 def shows_alone(char: str) -> bool:
@@ -91,9 +87,7 @@ def visible_text(value: str, *, field: str = "text") -> str:
         raise ValidationError(f"The {field} is not valid Unicode text.", code="invalid_unicode")
     value = unicodedata.normalize("NFC", value)
     if any(unicodedata.category(char) == "Cc" and char not in TEXT_CONTROLS for char in value):
-        raise ValidationError(
-            f"The {field} may not contain control characters.", code="control_character"
-        )
+        raise ValidationError(f"The {field} may not contain control characters.", code="control_character")
     if any(char in BIDI_CONTROLS for char in value):
         raise ValidationError(
             f"The {field} may not contain bidirectional control characters.", code="bidi_control"

@@ -63,9 +63,7 @@ class TopicAdmin(ReadOnlyAdmin):
         return (
             super()
             .get_queryset(request)
-            .annotate(
-                tweets_kept=Sum("buckets__tweets"), engagements_kept=Sum("buckets__engagements")
-            )
+            .annotate(tweets_kept=Sum("buckets__tweets"), engagements_kept=Sum("buckets__engagements"))
             .prefetch_related("spellings")
         )
 

@@ -1,7 +1,6 @@
-from realtime_project.realtime.stream_database import database_sync_to_async
-
 from realtime_project.realtime import envelope
 from realtime_project.realtime.consumers import StreamConsumer
+from realtime_project.realtime.stream_database import database_sync_to_async
 
 from . import groups, selectors
 

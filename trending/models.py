@@ -41,9 +41,7 @@ class TopicSpelling(models.Model):
     uses = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["topic", "spelling"], name="trending_spelling_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["topic", "spelling"], name="trending_spelling_once")]
 
     def __str__(self) -> str:
         return f"{self.spelling} x{self.uses}"

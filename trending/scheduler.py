@@ -5,7 +5,8 @@ WebSocket clients, so the server recomputes by itself: every
 TRENDING_RECOMPUTE_SECONDS (60) it runs `services.trending_refresh` in a
 worker thread and broadcasts when the topics changed, at most once per
 interval. With REDIS_URL, one process at a time does it: the holder of a
-lease in Redis (realtime/lease.py), which another takes over if it dies. TRENDING_RECOMPUTE_IN_SERVER=0 turns it off (for example when
+lease in Redis (realtime/lease.py), which another takes over if it dies.
+TRENDING_RECOMPUTE_IN_SERVER=0 turns it off (for example when
 `manage.py recompute_trending --loop` runs beside servers that share Redis).
 
 It starts and stops with the server, never when the ASGI application is
@@ -21,9 +22,8 @@ import logging
 import sys
 from datetime import timedelta
 
-from realtime_project.realtime.stream_database import database_sync_to_async
-
 from realtime_project.realtime.lease import Lease
+from realtime_project.realtime.stream_database import database_sync_to_async
 
 from . import conf, services
 
@@ -50,9 +50,7 @@ class PeriodicRecompute:
             return
         interval = conf.recompute_seconds()
         self._stopping = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(
-            self._run(interval), name="trending-recompute"
-        )
+        self._task = asyncio.get_running_loop().create_task(self._run(interval), name="trending-recompute")
         logger.info("trending: recomputing every %gs in this server process", interval)
 
     async def stop(self, *, timeout: float = 10) -> None:

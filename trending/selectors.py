@@ -46,9 +46,9 @@ def topic_names(*, topic_ids: list[int]) -> dict[int, tuple[str, str]]:
     """Return `{topic_id: (key, most used spelling)}` for `topic_ids`."""
     keys = dict(Topic.objects.filter(pk__in=topic_ids).values_list("id", "key"))
     uses: dict[int, dict[str, int]] = defaultdict(dict)
-    for topic_id, spelling, count in TopicSpelling.objects.filter(
-        topic_id__in=topic_ids
-    ).values_list("topic_id", "spelling", "uses"):
+    for topic_id, spelling, count in TopicSpelling.objects.filter(topic_id__in=topic_ids).values_list(
+        "topic_id", "spelling", "uses"
+    ):
         uses[topic_id][spelling] = count
     return {
         topic_id: (key, most_used_spelling(uses[topic_id]) if uses[topic_id] else key)

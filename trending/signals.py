@@ -23,9 +23,7 @@ def tweet_deleted(sender, instance, **kwargs):
 @receiver(post_save, sender=Engagement, dispatch_uid="trending_engagement_saved")
 def engagement_saved(sender, instance, created, raw, **kwargs):
     if created and not raw:
-        services.topic_engagement_counted(
-            tweet_id=instance.tweet_id, at=instance.created_at, delta=+1
-        )
+        services.topic_engagement_counted(tweet_id=instance.tweet_id, at=instance.created_at, delta=+1)
 
 
 @receiver(post_delete, sender=Engagement, dispatch_uid="trending_engagement_deleted")

@@ -7,29 +7,71 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('feed', '0001_initial'),
+        ("feed", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('type', models.CharField(choices=[('LIKE', 'liked your tweet'), ('REPLY', 'replied to your tweet'), ('RETWEET', 'retweeted your tweet'), ('FOLLOW', 'followed you'), ('MENTION', 'mentioned you')], max_length=8)),
-                ('read', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('actor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications_caused', to=settings.AUTH_USER_MODEL)),
-                ('recipient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL)),
-                ('tweet', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='feed.tweet')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("LIKE", "liked your tweet"),
+                            ("REPLY", "replied to your tweet"),
+                            ("RETWEET", "retweeted your tweet"),
+                            ("FOLLOW", "followed you"),
+                            ("MENTION", "mentioned you"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("read", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications_caused",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "recipient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "tweet",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="feed.tweet",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
-                'indexes': [models.Index(fields=['recipient', '-id'], name='notification_inbox'), models.Index(fields=['recipient', 'read'], name='notification_unread')],
+                "ordering": ["-id"],
+                "indexes": [
+                    models.Index(fields=["recipient", "-id"], name="notification_inbox"),
+                    models.Index(fields=["recipient", "read"], name="notification_unread"),
+                ],
             },
         ),
     ]

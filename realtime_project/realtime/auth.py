@@ -4,12 +4,12 @@ from importlib import import_module
 from urllib.parse import parse_qs
 
 from channels.auth import get_user
-from .stream_database import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http.cookie import parse_cookie
 
 from . import credentials
+from .stream_database import database_sync_to_async
 
 
 def query_param(scope, name: str) -> str | None:

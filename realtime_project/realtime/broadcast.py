@@ -111,9 +111,7 @@ def broadcast_on_commit(
     transaction.on_commit(lambda: send_to_groups(groups, message))
 
 
-async def broadcast_now(
-    *, group: str, kind: str, data: dict, exclude_channel: str | None = None
-) -> None:
+async def broadcast_now(*, group: str, kind: str, data: dict, exclude_channel: str | None = None) -> None:
     """Send an ephemeral `kind` message to `group` at once, from async code.
 
     For events with no database row behind them (typing). Never raise.

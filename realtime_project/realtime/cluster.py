@@ -53,9 +53,7 @@ def _async_client() -> aioredis.Redis:
 def _client() -> redis.Redis:
     global _sync_client
     if _sync_client is None:
-        _sync_client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=3, socket_connect_timeout=3
-        )
+        _sync_client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=3, socket_connect_timeout=3)
     return _sync_client
 
 
@@ -150,7 +148,7 @@ async def publish_now() -> None:
     publisher.wake.set()
     try:
         await asyncio.wait_for(asyncio.shield(waiter), PUBLISH_WAIT_SECONDS)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         logger.warning("connection counts not published within %s s", PUBLISH_WAIT_SECONDS)
 
 

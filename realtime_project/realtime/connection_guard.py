@@ -105,9 +105,7 @@ class AddressBook:
         # address ever seen.
         refill = self.burst / self.rate if self.rate > 0 else float("inf")
         self.budgets = {
-            address: (budget, seen)
-            for address, (budget, seen) in self.budgets.items()
-            if now - seen < refill
+            address: (budget, seen) for address, (budget, seen) in self.budgets.items() if now - seen < refill
         }
 
 

@@ -15,18 +15,15 @@ import time
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
-from channels.consumer import get_handler_name
 from channels.layers import get_channel_layer
-
 from django.conf import settings
 
 from . import credentials, delivery, envelope
 from .auth import query_param
 from .cluster import publish_now
-from .server.direct import send_text_now
-from .server.extension import socket_of
 from .inbox import Inbox, wait_for_any
 from .limits import RateLimit
 from .metrics import (
@@ -36,6 +33,8 @@ from .metrics import (
     CONNECTIONS_REFUSED,
     count_delivered,
 )
+from .server.direct import send_text_now
+from .server.extension import socket_of
 from .stats import registry
 
 logger = logging.getLogger(__name__)
@@ -88,9 +87,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.is_open = False
         self.user_id: int | None = None
         self.replayed_ids: frozenset[str] = frozenset()
-        self.inbound = RateLimit(
-            settings.REALTIME_MESSAGES_PER_SECOND, settings.REALTIME_MESSAGES_BURST
-        )
+        self.inbound = RateLimit(settings.REALTIME_MESSAGES_PER_SECOND, settings.REALTIME_MESSAGES_BURST)
         self.rate_strikes = 0
         # Channel-layer messages queued for this consumer and not yet handled
         # (delivery.py writes directly only when there are none).

@@ -26,8 +26,8 @@ import asyncio
 import time
 from collections.abc import Iterable
 
-from .server.direct import prepared_frame, send_prepared_now, watch_plain
 from .metrics import BROADCAST_LATENCY, FANOUT_WRITE_SECONDS, count_delivered
+from .server.direct import prepared_frame, send_prepared_now, watch_plain
 
 STREAM_EVENT = "stream.event"
 

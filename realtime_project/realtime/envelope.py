@@ -6,7 +6,7 @@ serializes one string and each consumer only writes it.
 """
 
 import json
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 NOTIFICATION = "notification"
 TRENDING = "trending"
@@ -21,8 +21,8 @@ KINDS = frozenset({NOTIFICATION, TRENDING, FEED_UPDATE, ENGAGEMENT_UPDATE, TYPIN
 
 def iso_utc(moment: datetime | None = None) -> str:
     """Return `moment` (default: now) as ISO 8601 in UTC ending in `Z`."""
-    moment = moment or datetime.now(dt_timezone.utc)
-    return moment.astimezone(dt_timezone.utc).isoformat().replace("+00:00", "Z")
+    moment = moment or datetime.now(UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def envelope(kind: str, data: dict) -> dict:

@@ -3,10 +3,11 @@
 import asyncio
 import logging
 
-from .stream_database import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection
 from django.http import JsonResponse
+
+from .stream_database import database_sync_to_async
 
 logger = logging.getLogger(__name__)
 

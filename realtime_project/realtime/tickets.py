@@ -26,9 +26,7 @@ def ticket_redeem(*, key: str):
     removed the row gets the user.
     """
     ticket = (
-        WebSocketTicket.objects.select_related("user")
-        .filter(key=key, expires_at__gt=timezone.now())
-        .first()
+        WebSocketTicket.objects.select_related("user").filter(key=key, expires_at__gt=timezone.now()).first()
     )
     if ticket is None:
         return None

@@ -130,7 +130,16 @@ class Daphne:
         while True:
             with open(self.log_path, "ab") as log:
                 self.process = subprocess.Popen(
-                    [str(BIN_DIR / "python"), "-m", "realtime_project.realtime.server", "-b", "127.0.0.1", "-p", str(self.port), "realtime_project.asgi:application"],
+                    [
+                        str(BIN_DIR / "python"),
+                        "-m",
+                        "realtime_project.realtime.server",
+                        "-b",
+                        "127.0.0.1",
+                        "-p",
+                        str(self.port),
+                        "realtime_project.asgi:application",
+                    ],
                     cwd=REPO_ROOT,
                     env=self.env,
                     stdout=log,
@@ -201,7 +210,9 @@ def frontend_build():
     if sources_newer_than(BUILT):
         npm = shutil.which("npm")
         if npm is None:
-            pytest.fail("static/dashboard is not built and npm is missing: cd frontend && npm ci && npm run build")
+            pytest.fail(
+                "static/dashboard is not built and npm is missing: cd frontend && npm ci && npm run build"
+            )
         steps = [] if (FRONTEND / "node_modules").exists() else [[npm, "ci", "--no-audit", "--no-fund"]]
         steps.append([npm, "run", "build"])
         for step in steps:
@@ -276,7 +287,9 @@ class Pages:
             )
             assert response.status == 200, response.text()
         page = context.new_page()
-        page.on("pageerror", lambda error: self.errors.append(f"{username or user and user['username']}: {error}"))
+        page.on(
+            "pageerror", lambda error: self.errors.append(f"{username or user and user['username']}: {error}")
+        )
         self.pages.append(page)
         page.goto(self.server.url + "/")
         return page

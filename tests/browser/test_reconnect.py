@@ -17,7 +17,9 @@ def test_page_reconnects_after_a_restart_and_catches_up(pages, make_user, dashbo
     alice = make_user("Alice Watcher")
     bob = make_user("Bob Busy")
     for follower, followee in ((alice, bob), (bob, alice)):
-        status, _ = dashboard_server.api("POST", f"/api/users/{followee['user_id']}/follow/", token=follower["token"])
+        status, _ = dashboard_server.api(
+            "POST", f"/api/users/{followee['user_id']}/follow/", token=follower["token"]
+        )
         assert status == 200
     status, tweet = dashboard_server.api(
         "POST", "/api/tweets/", token=alice["token"], body={"content": "Watching the servers #Ops"}
@@ -69,7 +71,10 @@ def server_down_then_back(pages, page, dashboard_server, alice, bob, tweet_id, s
     # asking for what it missed since the newest items it had seen.
     dashboard_server.start()
     wait_live(page, timeout=RECONNECT)
-    resumed = (f"/ws/feed/{alice['user_id']}?since={tweet_id}", f"/ws/notifications/{alice['user_id']}?since=")
+    resumed = (
+        f"/ws/feed/{alice['user_id']}?since={tweet_id}",
+        f"/ws/notifications/{alice['user_id']}?since=",
+    )
     # Playwright reports new sockets asynchronously: give its events a moment.
     deadline = time.monotonic() + 5
     while not all(any(part in url for url in sockets) for part in resumed) and time.monotonic() < deadline:

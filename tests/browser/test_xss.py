@@ -149,9 +149,7 @@ def test_hostile_names_and_tweets_show_as_text_to_other_users(pages, make_user, 
     # Live, over the streams: a new tweet, a retweet, and Mallory typing a reply.
     live = post(server, mallory, f"{SVG} {SCRIPT}")
     page.get_by_test_id("load-new-tweets").click()
-    expect(tweet_card(page, live["tweet_id"]).locator(".tweet__text")).to_have_text(
-        f"{SVG} {SCRIPT}"
-    )
+    expect(tweet_card(page, live["tweet_id"]).locator(".tweet__text")).to_have_text(f"{SVG} {SCRIPT}")
     own_card = tweet_on_screen(page, own["tweet_id"])
     mallory_page = pages.open(user=mallory)
     mallory_card = tweet_on_screen(mallory_page, own["tweet_id"])

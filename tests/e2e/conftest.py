@@ -180,9 +180,7 @@ def stop_process(process) -> None:
 
 
 @contextlib.contextmanager
-def running_server(
-    name: str, env: dict, log_path: Path, *, migrate_first: bool = True, **start_options
-):
+def running_server(name: str, env: dict, log_path: Path, *, migrate_first: bool = True, **start_options):
     """A Daphne for the duration of the block (see start_daphne's options)."""
     if migrate_first:
         migrate(env, log_path)
@@ -203,9 +201,7 @@ class RedisServer:
     def __init__(self, workdir: Path):
         self.binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         if not Path(self.binary).exists():
-            pytest.fail(
-                "redis-server is not installed (Debian package redis-server; make system-deps)"
-            )
+            pytest.fail("redis-server is not installed (Debian package redis-server; make system-deps)")
         self.workdir = workdir
         self.log_path = workdir / "redis.log"
         self.port = free_port()
@@ -397,9 +393,7 @@ class Cluster:
         for server in self.servers:
             code = server.process.poll()
             if code is not None:
-                died.append(
-                    f"{server.name} died during the tests (exit {code}):\n{server.log_tail()}"
-                )
+                died.append(f"{server.name} died during the tests (exit {code}):\n{server.log_tail()}")
             stop_process(server.process)
         return died
 
@@ -493,9 +487,7 @@ def start_nginx(config_path: Path, prefix: Path, port: int, env: dict) -> NginxF
         pytest.fail(f"nginx -t refused {config_path}:\n{checked.stderr}")
     log_path = prefix / "nginx.out"
     with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            base + ["-g", "daemon off;"], stdout=log, stderr=subprocess.STDOUT
-        )
+        process = subprocess.Popen(base + ["-g", "daemon off;"], stdout=log, stderr=subprocess.STDOUT)
     front = NginxFront(
         name="nginx",
         process=process,
@@ -533,13 +525,9 @@ def running_nginx(
         if config is None:
             port = free_port()
             config_path = prefix / "nginx.conf"
-            upstream_args = [
-                arg for s in upstreams for arg in ("--upstream", f"127.0.0.1:{s.port}")
-            ]
+            upstream_args = [arg for s in upstreams for arg in ("--upstream", f"127.0.0.1:{s.port}")]
             config_path.write_text(
-                render_nginx(
-                    "--prefix", str(prefix), "--listen", f"127.0.0.1:{port}", *upstream_args
-                )
+                render_nginx("--prefix", str(prefix), "--listen", f"127.0.0.1:{port}", *upstream_args)
             )
         else:
             config_path = config

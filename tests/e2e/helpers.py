@@ -180,7 +180,15 @@ class LiveServer:
     # HTTP
 
     def api(
-        self, method, path, token=None, body=None, *, raw_body=None, cookies=None, headers=None,
+        self,
+        method,
+        path,
+        token=None,
+        body=None,
+        *,
+        raw_body=None,
+        cookies=None,
+        headers=None,
         source_address=None,
     ):
         """Call the REST API. Return (status, decoded JSON). `source_address`:
@@ -267,9 +275,7 @@ class LiveServer:
 
     # WebSocket
 
-    def connect(
-        self, path: str, token: str | None = None, *, query=None, headers=None, source_address=None
-    ):
+    def connect(self, path: str, token: str | None = None, *, query=None, headers=None, source_address=None):
         """Open a WebSocket to `path` (use with `async with`); `token` goes in `?token=`.
         `source_address`: connect from that local address (another client)."""
         params = dict(query or {})
@@ -277,9 +283,7 @@ class LiveServer:
             params["token"] = token
         url = self.ws_url + path + (f"?{urlencode(params)}" if params else "")
         extra = {"local_addr": (source_address, 0)} if source_address else {}
-        return connect(
-            url, additional_headers=headers, proxy=None, open_timeout=MESSAGE_TIMEOUT, **extra
-        )
+        return connect(url, additional_headers=headers, proxy=None, open_timeout=MESSAGE_TIMEOUT, **extra)
 
 
 # --- WebSocket messages -----------------------------------------------------
@@ -443,9 +447,7 @@ def metric_value(server, name: str, **labels: str) -> float:
     status, _, body = http_request(server.http_url + "/metrics")
     assert status == 200, status
     wanted = name + (
-        "{" + ",".join(f'{key}="{value}"' for key, value in sorted(labels.items())) + "}"
-        if labels
-        else ""
+        "{" + ",".join(f'{key}="{value}"' for key, value in sorted(labels.items())) + "}" if labels else ""
     )
     for line in body.decode().splitlines():
         sample, _, value = line.rpartition(" ")

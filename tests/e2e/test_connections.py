@@ -14,7 +14,6 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from .helpers import (
     MESSAGE_TIMEOUT,
-    PASSWORD,
     STATS_FIELDS,
     assert_engagement_update,
     assert_envelope,
@@ -114,9 +113,7 @@ async def test_unknown_stream_path_closes_with_4404(live_server, path):
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 @pytest.mark.parametrize("ping_text", ["ping", '{"type": "ping"}'], ids=["plain", "json"])
-async def test_ping_is_answered_with_pong_on_every_endpoint(
-    live_server, endpoints, endpoint, ping_text
-):
+async def test_ping_is_answered_with_pong_on_every_endpoint(live_server, endpoints, endpoint, ping_text):
     path, token = endpoints[endpoint]
     async with await open_stream(live_server, path, token=token) as ws:
         await ws.send(ping_text)
@@ -152,9 +149,7 @@ async def test_ping_is_answered_with_pong_on_every_endpoint(
         "binary",
     ],
 )
-async def test_bad_input_gets_error_frame_and_connection_stays_open(
-    live_server, endpoints, endpoint, frame
-):
+async def test_bad_input_gets_error_frame_and_connection_stays_open(live_server, endpoints, endpoint, frame):
     path, token = endpoints[endpoint]
     async with await open_stream(live_server, path, token=token) as ws:
         await ws.send(frame)
@@ -346,9 +341,7 @@ async def test_session_cookie_authenticates(live_server, owner):
 # --- Origin ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "origin", ["http://evil.example", "http://127.0.0.1.evil.example", "null"]
-)
+@pytest.mark.parametrize("origin", ["http://evil.example", "http://127.0.0.1.evil.example", "null"])
 async def test_foreign_origin_is_refused(live_server, owner, origin):
     path = f"/ws/notifications/{owner.user_id}"
     with pytest.raises(InvalidStatus) as refused:
@@ -366,9 +359,7 @@ async def test_foreign_origin_is_refused(live_server, owner, origin):
         "http://127.0.0.1",  # port 80
     ],
 )
-async def test_another_port_or_scheme_of_an_allowed_host_cannot_hijack_a_socket(
-    live_server, origin
-):
+async def test_another_port_or_scheme_of_an_allowed_host_cannot_hijack_a_socket(live_server, origin):
     # A page there reading alice's whole history with her session cookie.
     alice = live_server.register()
     headers = {
@@ -414,9 +405,7 @@ async def test_stats_shape(live_server):
         assert status == 200
         assert set(stats) == STATS_FIELDS
         assert all(type(value) is int and value >= 0 for value in stats.values()), stats
-        assert stats["total_connections"] == (
-            stats["total_user_connections"] + stats["global_connections"]
-        )
+        assert stats["total_connections"] == (stats["total_user_connections"] + stats["global_connections"])
 
 
 async def test_stats_count_connections_while_open(live_server, owner_tweet):
@@ -442,7 +431,5 @@ async def test_stats_ignore_refused_connections(live_server, owner):
         await expect_close(ws, 4404)
     # A third connection, counted, shows the refused ones were not.
     async with await open_stream(live_server, "/ws/trending"):
-        await wait_for_stats(
-            live_server, plus(baseline, users=0, user_connections=0, global_connections=1)
-        )
+        await wait_for_stats(live_server, plus(baseline, users=0, user_connections=0, global_connections=1))
     await wait_for_stats(live_server, baseline)

@@ -37,9 +37,7 @@ def browser_sign_in(server, account, cookies=None) -> http.cookiejar.CookieJar:
 
 
 def browser_sign_out(server, cookies) -> None:
-    status, answer = server.api(
-        "POST", "/api/auth/logout/", cookies=cookies, headers=csrf_header(cookies)
-    )
+    status, answer = server.api("POST", "/api/auth/logout/", cookies=cookies, headers=csrf_header(cookies))
     assert status == 204, (status, answer)
 
 
@@ -93,9 +91,7 @@ async def test_signing_out_closes_the_sockets_of_that_session_only(live_server):
     async with AsyncExitStack() as stack:
         signed_out = [
             await opened(stack, live_server, inbox, headers=session_of(leaving)),
-            await opened(
-                stack, live_server, f"/ws/feed/{user.user_id}", headers=session_of(leaving)
-            ),
+            await opened(stack, live_server, f"/ws/feed/{user.user_id}", headers=session_of(leaving)),
             # A public stream too: the socket is signed in, whatever it watches.
             await opened(stack, live_server, "/ws/trending", headers=session_of(leaving)),
         ]

@@ -58,9 +58,7 @@ def test_real_cursors_still_page(live_server, reader):
 @pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
 @pytest.mark.parametrize("position", TAMPERED_POSITIONS.values(), ids=TAMPERED_POSITIONS.keys())
 @pytest.mark.parametrize("path", PAGINATED)
-def test_tampered_cursor_is_a_json_404_not_a_server_error(
-    live_server, reader, path, position, reverse
-):
+def test_tampered_cursor_is_a_json_404_not_a_server_error(live_server, reader, path, position, reverse):
     status, headers, body = http_request(
         f"{live_server.http_url}{path}?cursor={quote(cursor(position, reverse=reverse))}",
         headers={"Authorization": f"Token {reader.token}", "Accept": "application/json"},
@@ -114,9 +112,7 @@ def test_deeply_nested_json_is_a_400_on_every_endpoint(live_server, raw):
 
     def send(method, template):
         path = template.format(**ids)
-        return live_server.api(
-            method, path, author.token, raw_body=raw, cookies=cookies, headers=csrf
-        )
+        return live_server.api(method, path, author.token, raw_body=raw, cookies=cookies, headers=csrf)
 
     with_body, without_body = api_writes(live_server)
     assert ("POST", "/api/auth/register/") in with_body, with_body

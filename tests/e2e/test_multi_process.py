@@ -20,9 +20,7 @@ from .helpers import (
 pytestmark = pytest.mark.asyncio
 
 
-async def test_like_through_one_process_reaches_watchers_on_another(
-    live_server_redis, second_server_redis
-):
+async def test_like_through_one_process_reaches_watchers_on_another(live_server_redis, second_server_redis):
     author, fan = live_server_redis.register(), live_server_redis.register()
     tweet = live_server_redis.post_tweet(author, "seen from everywhere")
     path = f"/ws/engagement/{tweet['tweet_id']}"
@@ -42,9 +40,7 @@ async def test_like_through_one_process_reaches_watchers_on_another(
         assert (await recv_data(inbox, "notification"))["type"] == "LIKE"
 
 
-async def test_stats_count_connections_of_every_server_process(
-    live_server_redis, second_server_redis
-):
+async def test_stats_count_connections_of_every_server_process(live_server_redis, second_server_redis):
     """PROTOCOL.md: /ws/stats counts over every server process that shares
     the channel layer; active_users counts a user once wherever they are."""
     user = live_server_redis.register()
@@ -85,9 +81,7 @@ async def assert_fresh_follower_gets_next_tweet(*, feed_server, post_server, att
 
 
 async def test_follower_who_just_connected_gets_the_next_tweet(live_server_redis):
-    await assert_fresh_follower_gets_next_tweet(
-        feed_server=live_server_redis, post_server=live_server_redis
-    )
+    await assert_fresh_follower_gets_next_tweet(feed_server=live_server_redis, post_server=live_server_redis)
 
 
 async def test_follower_on_another_process_who_just_connected_gets_the_next_tweet(

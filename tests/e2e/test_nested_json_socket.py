@@ -40,9 +40,7 @@ def stream_path(live_server, stream: str) -> tuple[str, str | None]:
 
 @pytest.mark.parametrize("text", NESTED.values(), ids=NESTED.keys())
 @pytest.mark.parametrize("stream", STREAMS)
-async def test_deeply_nested_json_gets_invalid_json_and_the_socket_stays_open(
-    live_server, stream, text
-):
+async def test_deeply_nested_json_gets_invalid_json_and_the_socket_stays_open(live_server, stream, text):
     path, token = stream_path(live_server, stream)
     async with live_server.connect(path, token) as ws:
         if STREAMS[stream]:

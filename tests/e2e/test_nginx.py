@@ -83,15 +83,11 @@ async def test_every_stream_upgrades_through_nginx_and_answers_pings(nginx_front
     me = front.register()
     tweet = front.post_tweet(me, "a tweet to watch")
     async with AsyncExitStack() as stack:
-        inbox = await stack.enter_async_context(
-            front.connect(f"/ws/notifications/{me.user_id}", me.token)
-        )
+        inbox = await stack.enter_async_context(front.connect(f"/ws/notifications/{me.user_id}", me.token))
         feed = await stack.enter_async_context(front.connect(f"/ws/feed/{me.user_id}", me.token))
         trending = await stack.enter_async_context(front.connect("/ws/trending"))
         assert_trending(await recv_data(trending, "trending"))
-        watcher = await stack.enter_async_context(
-            front.connect(f"/ws/engagement/{tweet['tweet_id']}")
-        )
+        watcher = await stack.enter_async_context(front.connect(f"/ws/engagement/{tweet['tweet_id']}"))
         assert_engagement_update(await recv_data(watcher, "engagement_update"), tweet)
         for ws in (inbox, feed, trending, watcher):
             await ping(ws)
@@ -257,9 +253,7 @@ async def test_site_part_keeps_tokens_out_of_a_debian_style_nginx(cluster, tmp_p
         }}
         """
     )
-    with running_nginx(
-        cluster.servers[:2], tmp_path, cluster.env, config=debian, port=port
-    ) as front:
+    with running_nginx(cluster.servers[:2], tmp_path, cluster.env, config=debian, port=port) as front:
         me = front.register()
         path = f"/ws/notifications/{me.user_id}"
         for _ in range(len(upstreams)):

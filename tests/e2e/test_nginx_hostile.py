@@ -40,12 +40,18 @@ def front(proxied_daphne, tmp_path_factory):
     config = prefix / "nginx.conf"
     config.write_text(
         render_nginx(
-            "--prefix", str(prefix),
-            "--listen", f"127.0.0.1:{port}",
-            "--upstream", f"127.0.0.1:{proxied_daphne.port}",
-            "--websockets-per-address", "5",
-            "--handshakes-per-second", "2",
-            "--handshake-burst", "8",
+            "--prefix",
+            str(prefix),
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--upstream",
+            f"127.0.0.1:{proxied_daphne.port}",
+            "--websockets-per-address",
+            "5",
+            "--handshakes-per-second",
+            "2",
+            "--handshake-burst",
+            "8",
         )
     )
     with running_nginx([proxied_daphne], prefix, proxied_daphne.env, config=config, port=port) as nginx:
@@ -55,8 +61,7 @@ def front(proxied_daphne, tmp_path_factory):
 async def test_x_forwarded_for_through_nginx_does_not_reset_the_sign_in_limit(front):
     attacker = "127.0.4.1"
     statuses = [
-        wrong_sign_in(front, source_address=attacker, forwarded_for=f"10.3.{n}.1")
-        for n in range(RATE + 2)
+        wrong_sign_in(front, source_address=attacker, forwarded_for=f"10.3.{n}.1") for n in range(RATE + 2)
     ]
     assert statuses == [401] * RATE + [429] * 2
     assert wrong_sign_in(front, source_address=OTHER_CLIENT_ADDRESS) == 401

@@ -90,9 +90,7 @@ def test_plain_http_is_redirected_to_https(https_server):
 
 
 def test_https_from_the_trusted_proxy_is_served_with_hsts_and_secure_cookies(https_server):
-    status, headers, _ = fetch(
-        https_server.http_url + "/", headers={"X-Forwarded-Proto": "https"}
-    )
+    status, headers, _ = fetch(https_server.http_url + "/", headers={"X-Forwarded-Proto": "https"})
     assert status == 200
     assert "max-age=" in headers["Strict-Transport-Security"]
     assert "; secure" in headers["Set-Cookie"].lower()

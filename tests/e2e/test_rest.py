@@ -199,9 +199,7 @@ def test_bad_tweet_is_400_with_field_errors(live_server, alice, body, field):
 
 
 @pytest.mark.parametrize("tweet_id", ["987654321", "abc", HUGE_ID, "-1"])
-@pytest.mark.parametrize(
-    "method, suffix", [("GET", ""), ("POST", "like/"), ("DELETE", "bookmark/")]
-)
+@pytest.mark.parametrize("method, suffix", [("GET", ""), ("POST", "like/"), ("DELETE", "bookmark/")])
 def test_unknown_tweet_is_404(live_server, alice, tweet_id, method, suffix):
     status, body = live_server.api(method, f"/api/tweets/{tweet_id}/{suffix}", alice.token)
     assert status == 404, (status, body)

@@ -60,9 +60,7 @@ async def test_actions_through_either_process_reach_clients_on_both(cluster):
     async with AsyncExitStack() as stack:
         inboxes, watchers, feeds = [], [], []
         for server in (a, b):
-            inbox = await connected(
-                stack, server, f"/ws/notifications/{author.user_id}", author.token
-            )
+            inbox = await connected(stack, server, f"/ws/notifications/{author.user_id}", author.token)
             await ping(inbox)
             watcher = await connected(stack, server, f"/ws/engagement/{tweet['tweet_id']}")
             assert_engagement_update(await recv_data(watcher, "engagement_update"), tweet)
@@ -135,9 +133,7 @@ async def test_stats_on_either_process_count_both(cluster):
         await ping(await connected(stack, b, f"/ws/feed/{one.user_id}", one.token))
         await ping(await connected(stack, b, f"/ws/notifications/{two.user_id}", two.token))
         await recv_data(await connected(stack, a, "/ws/trending"), "trending")
-        await recv_data(
-            await connected(stack, b, f"/ws/engagement/{tweet['tweet_id']}"), "engagement_update"
-        )
+        await recv_data(await connected(stack, b, f"/ws/engagement/{tweet['tweet_id']}"), "engagement_update")
         expected = plus_stats(baseline, users=2, user_connections=3, global_connections=2)
         for server in (a, b):
             await wait_for_stats(server, expected)
@@ -198,9 +194,7 @@ async def test_killed_process_leaves_stats_and_its_clients_resume_elsewhere(clus
         survivor.engage(author, mine, "like")
         seen_notification = await next_notification(inbox, kind="LIKE", actor=author, tweet=mine)
         seen_tweet = survivor.post_tweet(author, "the last tweet seen")
-        assert (await recv_data(feed, "feed_update"))["tweets"][0]["tweet_id"] == seen_tweet[
-            "tweet_id"
-        ]
+        assert (await recv_data(feed, "feed_update"))["tweets"][0]["tweet_id"] == seen_tweet["tweet_id"]
 
         cluster.kill(victim)
         killed_at = time.monotonic()
@@ -393,9 +387,7 @@ async def test_redis_restart_under_load_keeps_rest_up_and_loses_no_notification(
         # Every notification the database holds reaches both clients.
         in_database = [last_seen_id, *notifications_after(a, author, last_seen_id)]
         await wait_until(
-            lambda: all(
-                sorted(set(notification_ids(r)), key=int) == in_database for r in received.values()
-            ),
+            lambda: all(sorted(set(notification_ids(r)), key=int) == in_database for r in received.values()),
             timeout=10,
             message="some notifications created during the outage never reached a client",
         )
@@ -410,18 +402,14 @@ async def test_redis_restart_under_load_keeps_rest_up_and_loses_no_notification(
     assert not failed, f"REST actions that did not answer 2xx: {failed}"
     assert len(during) >= 5, f"too few actions during the outage: {load.answers}"
     slowest = max(answer[3] for answer in during)
-    recovery = {
-        name: round(first_created_after(r, up_wall) - up_at, 2) for name, r in received.items()
-    }
+    recovery = {name: round(first_created_after(r, up_wall) - up_at, 2) for name, r in received.items()}
     # Exactly once, in order, across the reconnects (replays included).
     for name, r in received.items():
         ids = notification_ids(r)
         assert ids == sorted(set(ids), key=int), f"{name}: duplicates or disorder: {ids}"
     # What the layer may have dropped was made up for: each process told its
     # client to resume once its Redis subscription was back.
-    told_to_resume = {
-        name: [code for when, code in c if when >= down_at] for name, c in closes.items()
-    }
+    told_to_resume = {name: [code for when, code in c if when >= down_at] for name, c in closes.items()}
     assert all(4429 in codes for codes in told_to_resume.values()), told_to_resume
     # Figures for the record (pytest -rP shows them).
     print(

@@ -165,7 +165,5 @@ def test_token_authenticated_writes_need_no_csrf_token(live_server):
     path = f"/api/users/{author.user_id}/follow/"
     assert live_server.api("POST", path, reader.token, headers=headers)[0] == 200
     assert unread_count(live_server, author) == 2  # the like and the follow
-    status, answer = live_server.api(
-        "POST", "/api/notifications/read-all/", author.token, headers=headers
-    )
+    status, answer = live_server.api("POST", "/api/notifications/read-all/", author.token, headers=headers)
     assert status == 200 and unread_count(live_server, author) == 0, answer

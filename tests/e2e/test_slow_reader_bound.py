@@ -112,9 +112,7 @@ async def test_a_client_that_stops_reading_gets_4429_after_about_the_bound(bound
     finally:
         slow.sock.close()
 
-    assert ending == "close frame", (
-        f"no close frame: reading ended with {ending} after {before_close} bytes"
-    )
+    assert ending == "close frame", f"no close frame: reading ended with {ending} after {before_close} bytes"
     assert close_code(frames) == 4429, frames[-1]
     payload = frames[-1][1]
     assert struct.unpack("!H", payload[:2])[0] == 4429

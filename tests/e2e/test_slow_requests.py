@@ -85,15 +85,10 @@ async def test_slowloris_headers_get_408_at_the_deadline_while_others_are_served
     server = guarded_server
     results: list = []
     started = time.monotonic()
-    attack = [
-        asyncio.create_task(slowloris(server.port, results, started))
-        for _ in range(SLOWLORIS_SOCKETS)
-    ]
+    attack = [asyncio.create_task(slowloris(server.port, results, started)) for _ in range(SLOWLORIS_SOCKETS)]
     await asyncio.sleep(HEADER_TIMEOUT / 2)
     # During the attack, another client gets its answer at once.
-    status, body = await asyncio.to_thread(
-        server.api, "GET", "/healthz", source_address=OTHER_CLIENT_ADDRESS
-    )
+    status, body = await asyncio.to_thread(server.api, "GET", "/healthz", source_address=OTHER_CLIENT_ADDRESS)
     assert (status, body) == (200, {"status": "ok"})
     await asyncio.gather(*attack, return_exceptions=True)
 
@@ -129,9 +124,7 @@ async def test_kept_alive_connection_serves_requests_spaced_wider_than_the_deadl
     reader, writer = await asyncio.open_connection("127.0.0.1", guarded_server.port)
     try:
         for _ in range(3):
-            writer.write(
-                f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{guarded_server.port}\r\n\r\n".encode()
-            )
+            writer.write(f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{guarded_server.port}\r\n\r\n".encode())
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), MESSAGE_TIMEOUT)
             assert head.startswith(b"HTTP/1.1 200"), head
             length = next(

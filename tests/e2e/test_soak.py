@@ -34,9 +34,7 @@ def soak_server(tmp_path_factory):
         yield server
 
 
-async def test_every_notification_and_feed_item_arrives_exactly_once_in_order(
-    soak_server, record_property
-):
+async def test_every_notification_and_feed_item_arrives_exactly_once_in_order(soak_server, record_property):
     # Users straight into the server's database: sign-up hashes passwords
     # for a third of a second each, and is tested elsewhere.
     make_accounts = accounts_by_manage(soak_server.env)

@@ -52,9 +52,7 @@ def rate_limited_server(tmp_path_factory):
 
 
 async def open_trending(stack: AsyncExitStack, server, source_address: str):
-    ws = await stack.enter_async_context(
-        server.connect("/ws/trending", source_address=source_address)
-    )
+    ws = await stack.enter_async_context(server.connect("/ws/trending", source_address=source_address))
     await ws.recv()  # the snapshot: the socket is open and served
     return ws
 
@@ -78,8 +76,9 @@ async def test_one_address_cannot_hold_more_than_its_share_of_sockets(capped_ser
         # A socket closed frees its place.
         await held.pop().close()
         await wait_until(
-            lambda: metric_value(capped_server, "realtime_connections_open", stream="trending")
-            <= PER_ADDRESS,
+            lambda: (
+                metric_value(capped_server, "realtime_connections_open", stream="trending") <= PER_ADDRESS
+            ),
             timeout=5,
         )
         await open_trending(stack, capped_server, attacker)
@@ -148,17 +147,16 @@ async def test_past_the_descriptor_reserve_sockets_are_refused_but_rest_and_heal
     }
     # Soft 256, hard 400: the server raises the soft limit to 400 itself,
     # and so takes 400 - 100 = 300 WebSockets.
-    with running_server(
-        "descriptor_server", env, workdir / "daphne.log", nofile=(256, 400)
-    ) as server:
+    with running_server("descriptor_server", env, workdir / "daphne.log", nofile=(256, 400)) as server:
         limits = open(f"/proc/{server.process.pid}/limits").read()
         async with AsyncExitStack() as stack:
             for address in ("127.0.3.1", "127.0.3.2", "127.0.3.3"):
                 for _ in range(100):
                     await open_trending(stack, server, address)
-            assert "Max open files            400                  400" in open(
-                f"/proc/{server.process.pid}/limits"
-            ).read(), limits
+            assert (
+                "Max open files            400                  400"
+                in open(f"/proc/{server.process.pid}/limits").read()
+            ), limits
             async with server.connect("/ws/trending", source_address="127.0.3.4") as refused:
                 await expect_close(refused, 1013)
             # Everything else still works, for anyone.
@@ -166,7 +164,10 @@ async def test_past_the_descriptor_reserve_sockets_are_refused_but_rest_and_heal
             assert http_request(server.http_url + "/readyz", source_address=OTHER_CLIENT_ADDRESS)[0] == 200
             account = server.register()
             status, _ = server.api(
-                "POST", "/api/tweets/", account.token, {"content": "still up"},
+                "POST",
+                "/api/tweets/",
+                account.token,
+                {"content": "still up"},
                 source_address=OTHER_CLIENT_ADDRESS,
             )
             assert status == 201

@@ -60,8 +60,7 @@ async def race_one_ticket(servers, account, ticket: str) -> list[str | int]:
     """Open SOCKETS sockets with `ticket` at once, spread over `servers`; return their outcomes."""
     path = f"/ws/notifications/{account.user_id}"
     handshakes = [
-        servers[index % len(servers)].connect(path, query={"ticket": ticket})
-        for index in range(SOCKETS)
+        servers[index % len(servers)].connect(path, query={"ticket": ticket}) for index in range(SOCKETS)
     ]
     sockets = await asyncio.gather(*handshakes)
     try:

@@ -35,9 +35,7 @@ async def notifications_of(stack: AsyncExitStack, server, account):
 
 
 async def feed_of(stack: AsyncExitStack, server, account):
-    ws = await stack.enter_async_context(
-        server.connect(f"/ws/feed/{account.user_id}", account.token)
-    )
+    ws = await stack.enter_async_context(server.connect(f"/ws/feed/{account.user_id}", account.token))
     await ping(ws)
     return ws
 
@@ -125,9 +123,7 @@ async def test_reply_to_a_mentioned_parent_author_notifies_once_as_reply(live_se
     parent = live_server.post_tweet(alice, "reply to me")
     async with AsyncExitStack() as stack:
         inbox = await notifications_of(stack, live_server, alice)
-        reply = live_server.post_tweet(
-            bob, f"@{alice.username} agreed", reply_to=parent["tweet_id"]
-        )
+        reply = live_server.post_tweet(bob, f"@{alice.username} agreed", reply_to=parent["tweet_id"])
         await next_notification(inbox, kind="REPLY", actor=bob, tweet=reply)
         live_server.follow(carol, alice)
         # Next comes the follow, not a MENTION for the same reply.
@@ -195,9 +191,7 @@ async def test_own_actions_notify_nobody(live_server):
         live_server.engage(alice, tweet, "like")
         # Counted for the watchers all the same.
         await next_engagement(watcher, tweet, likes=1)
-        live_server.post_tweet(
-            alice, f"talking to myself @{alice.username}", reply_to=tweet["tweet_id"]
-        )
+        live_server.post_tweet(alice, f"talking to myself @{alice.username}", reply_to=tweet["tweet_id"])
         await next_engagement(watcher, tweet, likes=1, replies=1)
         live_server.engage(bob, tweet, "like")
         await next_notification(inbox, kind="LIKE", actor=bob, tweet=tweet)

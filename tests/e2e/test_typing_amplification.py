@@ -49,9 +49,7 @@ async def collect(ws, frames: list) -> None:
 
 def typing_of(frames: list, account) -> list[dict]:
     return [
-        frame
-        for frame in frames
-        if frame["type"] == "typing" and frame["data"]["user_id"] == account.user_id
+        frame for frame in frames if frame["type"] == "typing" and frame["data"]["user_id"] == account.user_id
     ]
 
 
@@ -98,8 +96,7 @@ async def test_one_user_with_many_sockets_cannot_multiply_typing_frames(live_ser
         # The budget's tokens, plus one "stopped" when the user goes quiet.
         limit = TYPING_BURST + TYPING_RATE * elapsed + 1
         assert len(flooder_frames) <= limit, (
-            f"{len(flooder_frames)} typing frames of one user in {elapsed:.1f} s "
-            f"(at most {limit:.0f})"
+            f"{len(flooder_frames)} typing frames of one user in {elapsed:.1f} s (at most {limit:.0f})"
         )
         # Still one typist: the frames alternate, never "started" twice.
         states = [frame["data"]["is_typing"] for frame in flooder_frames]
@@ -115,8 +112,7 @@ async def test_one_user_with_many_sockets_cannot_multiply_typing_frames(live_ser
         kinds = Counter()
         for frames in echoes:
             kinds.update(
-                frame["data"]["code"] if frame["type"] == "error" else frame["type"]
-                for frame in frames
+                frame["data"]["code"] if frame["type"] == "error" else frame["type"] for frame in frames
             )
         assert kinds["rate_limited"] > 0, kinds
         assert all(ws.close_code is None for ws in sockets)

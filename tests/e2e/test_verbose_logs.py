@@ -147,9 +147,7 @@ async def test_no_credential_reaches_the_output_of_a_verbose_daphne(loud_server)
     refused = issue_ticket(server, me)
     secrets.add(refused)
     with pytest.raises(InvalidStatus):
-        async with server.connect(
-            feed, query={"ticket": refused}, headers={"Origin": "http://evil.example"}
-        ):
+        async with server.connect(feed, query={"ticket": refused}, headers={"Origin": "http://evil.example"}):
             pass
 
     # Malformed handshakes, each carrying credentials in its URL and headers.
@@ -222,9 +220,7 @@ async def test_access_log_names_the_client_a_trusted_proxy_forwards_never_a_forg
     assert answer.startswith(b"HTTP/1.1 413"), answer
     # From a client that is no proxy, writing the header itself: not believed.
     forged = {"X-Forwarded-For": "203.0.113.66"}
-    status, _ = server.api(
-        "GET", "/api/nowhere-forged/", headers=forged, source_address=OTHER_CLIENT_ADDRESS
-    )
+    status, _ = server.api("GET", "/api/nowhere-forged/", headers=forged, source_address=OTHER_CLIENT_ADDRESS)
     assert status == 404
 
     await asyncio.sleep(0.3)

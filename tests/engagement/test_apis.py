@@ -5,7 +5,9 @@ from feed import services as feed_services
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("action, counter", [("like", "likes"), ("retweet", "retweets"), ("bookmark", "bookmarks")])
+@pytest.mark.parametrize(
+    "action, counter", [("like", "likes"), ("retweet", "retweets"), ("bookmark", "bookmarks")]
+)
 def test_engage_and_undo_return_the_counts(api_for, alice, bob, action, counter):
     tweet = feed_services.tweet_create(author=alice, content="hello")
     url = f"/api/tweets/{tweet.pk}/{action}/"

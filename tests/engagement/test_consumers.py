@@ -114,9 +114,7 @@ async def test_typing_without_a_boolean_gets_an_error(alice):
     await typist.disconnect()
 
 
-async def test_burst_of_likes_is_coalesced_and_the_last_update_has_final_counts(
-    alice, make_user, settings
-):
+async def test_burst_of_likes_is_coalesced_and_the_last_update_has_final_counts(alice, make_user, settings):
     settings.REALTIME_ENGAGEMENT_COALESCE_SECONDS = 0.3
     tweet = await tweet_by(alice)
     fans = [await database_sync_to_async(make_user)() for _ in range(4)]

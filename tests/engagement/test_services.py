@@ -24,7 +24,10 @@ def test_like_updates_counter_and_watchers(broadcasts, alice, bob):
     tweet = feed_services.tweet_create(author=alice, content="hello")
     with broadcasts.committing():
         result = services.engagement_add(user=bob, tweet=tweet, kind=LIKE)
-    expected = {"tweet_id": str(tweet.pk), "engagement": {"likes": 1, "replies": 0, "retweets": 0, "bookmarks": 0}}
+    expected = {
+        "tweet_id": str(tweet.pk),
+        "engagement": {"likes": 1, "replies": 0, "retweets": 0, "bookmarks": 0},
+    }
     assert result == expected
     assert updates_for(broadcasts, tweet) == [expected]
 

@@ -10,7 +10,13 @@ pytestmark = pytest.mark.django_db
 def add_tweet(admin_client, author, content):
     return admin_client.post(
         "/admin/feed/tweet/add/",
-        {"author": author.pk, "content": content, "topics": "[]", "created_at_0": "2026-12-01", "created_at_1": "10:00:00"},
+        {
+            "author": author.pk,
+            "content": content,
+            "topics": "[]",
+            "created_at_0": "2026-12-01",
+            "created_at_1": "10:00:00",
+        },
     )
 
 

@@ -51,8 +51,7 @@ def mallory(make_user):
 def hostile_tweets(mallory):
     """One tweet per payload, each also an explicit topic (as POST /api/tweets/ takes them)."""
     return [
-        feed_services.tweet_create(author=mallory, content=payload, topics=[payload])
-        for payload in PAYLOADS
+        feed_services.tweet_create(author=mallory, content=payload, topics=[payload]) for payload in PAYLOADS
     ]
 
 
@@ -80,13 +79,9 @@ def test_tweet_change_page_escapes_its_content_and_topics(operator_client, hosti
         assert_shown_escaped(html, payload)
 
 
-def test_notification_change_page_escapes_the_tweet_it_names(
-    operator_client, alice, mallory, hostile_tweets
-):
+def test_notification_change_page_escapes_the_tweet_it_names(operator_client, alice, mallory, hostile_tweets):
     for tweet, payload in zip(hostile_tweets, PAYLOADS):
-        notification = Notification.objects.create(
-            recipient=alice, actor=mallory, type="REPLY", tweet=tweet
-        )
+        notification = Notification.objects.create(recipient=alice, actor=mallory, type="REPLY", tweet=tweet)
         # The raw-id widget labels the tweet with its __str__, which quotes its text.
         html = page(operator_client, f"/admin/notifications/notification/{notification.pk}/change/")
         assert_shown_escaped(html, payload)

@@ -70,9 +70,7 @@ async def test_a_password_hash_upgrade_at_sign_in_ends_no_credential(alice, sett
         f"{__name__}.CheapPBKDF2PasswordHasher",
         "django.contrib.auth.hashers.MD5PasswordHasher",
     ]
-    signed_in = await database_sync_to_async(authenticate)(
-        username="alice", password="a-Strong-password-1"
-    )
+    signed_in = await database_sync_to_async(authenticate)(username="alice", password="a-Strong-password-1")
     assert signed_in.password.startswith("pbkdf2_sha256$1000$")  # upgraded and saved
     await assert_open(inbox)
     assert await token_keys(alice) == [token]

@@ -83,9 +83,7 @@ def test_a_lookalike_of_a_renamed_user_is_refused_and_the_old_name_is_free(api_f
 def test_every_user_has_a_skeleton_from_the_migration_on(make_user):
     users = [make_user("Carol"), make_user("dave")]
     UsernameSkeleton.objects.all().delete()
-    migration = importlib.import_module(
-        "realtime_project.realtime.migrations.0002_usernameskeleton"
-    )
+    migration = importlib.import_module("realtime_project.realtime.migrations.0002_usernameskeleton")
     migration.fill_skeletons(apps, None)
     assert {row.user_id: row.skeleton for row in UsernameSkeleton.objects.all()} == {
         user.pk: username_skeleton(user.username) for user in users

@@ -31,9 +31,7 @@ def in_thread(target, *args, **kwargs) -> threading.Thread:
     return thread
 
 
-def test_a_tweet_committed_during_anothers_broadcast_is_sent_after_it(
-    monkeypatch, alice, bob, online
-):
+def test_a_tweet_committed_during_anothers_broadcast_is_sent_after_it(monkeypatch, alice, bob, online):
     feed_services.follow_create(follower=bob, followee=alice)
     online(bob)
     sent: list[str] = []

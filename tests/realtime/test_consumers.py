@@ -1,7 +1,6 @@
 """The base consumer, through the real ASGI application (auth, origin, routing)."""
 
 import asyncio
-import json
 
 import pytest
 from channels.db import database_sync_to_async
@@ -91,7 +90,9 @@ async def test_under_another_server_a_stream_runs_channels_own_loop_and_still_de
     await communicator.disconnect()
 
 
-@pytest.mark.parametrize("communicator_class, tasks_of_its_own", [(DaphneCommunicator, 1), (WebsocketCommunicator, 3)])
+@pytest.mark.parametrize(
+    "communicator_class, tasks_of_its_own", [(DaphneCommunicator, 1), (WebsocketCommunicator, 3)]
+)
 async def test_a_stream_under_daphne_waits_for_both_its_sources_without_a_task_per_source(
     db, communicator_class, tasks_of_its_own
 ):

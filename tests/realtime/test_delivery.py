@@ -178,7 +178,9 @@ async def test_a_broadcast_is_framed_once_for_all_its_receivers(receivers):
 @pytest.mark.parametrize("is_open", [True, False])
 @pytest.mark.parametrize("replayed", [frozenset(), frozenset({"7"})])
 @pytest.mark.parametrize("ids", [None, ["7"], ["7", "8"], ["8"]])
-async def test_what_a_consumer_is_sent_in_one_pass_is_what_it_would_send_itself(exclude, is_open, replayed, ids):
+async def test_what_a_consumer_is_sent_in_one_pass_is_what_it_would_send_itself(
+    exclude, is_open, replayed, ids
+):
     # delivery.deliver decides inline who takes the text as it is; a real
     # consumer's outgoing_text is the reference.
     from realtime_project.realtime import envelope
@@ -189,7 +191,11 @@ async def test_what_a_consumer_is_sent_in_one_pass_is_what_it_would_send_itself(
     consumer.is_open = is_open
     consumer.replayed_ids = replayed
     consumer.socket = Socket()
-    event = {"type": "stream.event", "kind": "notification", "text": envelope.encode("notification", {"n": 1})}
+    event = {
+        "type": "stream.event",
+        "kind": "notification",
+        "text": envelope.encode("notification", {"n": 1}),
+    }
     if exclude:
         event["exclude"] = exclude
     if ids:

@@ -55,7 +55,11 @@ async def test_flood_gets_error_frames_then_4429(db, settings):
         error = await communicator.receive_json_from()
         assert (error["type"], error["data"]["code"]) == ("error", "rate_limited")
     await communicator.send_to(text_data="ping")
-    assert (await next_frame(communicator)) == {"type": "websocket.close", "code": 4429, "reason": "too many messages"}
+    assert (await next_frame(communicator)) == {
+        "type": "websocket.close",
+        "code": 4429,
+        "reason": "too many messages",
+    }
 
 
 async def test_oversized_message_closes_with_1009(db, settings):

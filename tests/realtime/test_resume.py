@@ -18,8 +18,7 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 @database_sync_to_async
 def notify(recipient, actor, count=1):
     return [
-        Notification.objects.create(recipient=recipient, actor=actor, type="MENTION").pk
-        for _ in range(count)
+        Notification.objects.create(recipient=recipient, actor=actor, type="MENTION").pk for _ in range(count)
     ]
 
 

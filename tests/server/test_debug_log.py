@@ -71,4 +71,3 @@ def test_a_debug_line_that_is_written_reads_as_autobahn_wrote_it():
         """
     )
     assert ran.returncode == 0, ran.stderr
-

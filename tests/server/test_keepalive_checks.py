@@ -113,7 +113,9 @@ def test_under_churn_every_connection_is_checked_within_a_ping_interval_and_a_ch
         # last check to its end (or to the end of the run).
         moments = [connection.opened_at, *connection.checked_at]
         if ended_at - connection.opened_at > bound:
-            assert connection.checked_at, f"a connection open for {ended_at - connection.opened_at:.1f} s was never checked"
+            assert connection.checked_at, (
+                f"a connection open for {ended_at - connection.opened_at:.1f} s was never checked"
+            )
             moments.append(ended_at)
         gaps = [later - earlier for earlier, later in zip(moments, moments[1:])]
         largest_gap = max(largest_gap, *gaps, 0.0)

@@ -18,7 +18,6 @@ from realtime_project.realtime.serverloop import ServerLoopMiddleware
 from trending.scheduler import PeriodicRecompute, PeriodicRecomputeApp
 
 
-
 def daphne_factory(**options) -> RealtimeWebSocketFactory:
     # As RealtimeServer makes it when Daphne's Server.run asks for one.
     factory = RealtimeWebSocketFactory(None, server="daphne")
@@ -26,7 +25,9 @@ def daphne_factory(**options) -> RealtimeWebSocketFactory:
     return factory
 
 
-def connected_protocol(factory: RealtimeWebSocketFactory) -> tuple[RealtimeWebSocketProtocol, StringTransport]:
+def connected_protocol(
+    factory: RealtimeWebSocketFactory,
+) -> tuple[RealtimeWebSocketProtocol, StringTransport]:
     protocol = factory.buildProtocol(("127.0.0.1", 4000))
     transport = StringTransport()
     protocol.makeConnection(transport)
@@ -37,7 +38,11 @@ def test_a_protocol_reads_the_factory_options_without_a_copy_in_its_own_dict():
     protocol, _ = connected_protocol(daphne_factory(autoPingTimeout=30, openHandshakeTimeout=5))
     assert isinstance(protocol, RealtimeWebSocketProtocol)
     assert [name for name in protocol.CONFIG_ATTRS if name in vars(protocol)] == []
-    assert (protocol.autoPingTimeout, protocol.openHandshakeTimeout, protocol.allowNullOrigin) == (30, 5, True)
+    assert (protocol.autoPingTimeout, protocol.openHandshakeTimeout, protocol.allowNullOrigin) == (
+        30,
+        5,
+        True,
+    )
 
 
 def test_an_option_that_is_a_function_is_called_as_a_function_not_a_method():
@@ -102,8 +107,15 @@ def test_an_open_websocket_keeps_of_its_handshake_only_the_path_daphne_logs_at_c
     protocol.http_headers = {"host": "example.org", "upgrade": "websocket"}
     protocol.http_request_params = {"ticket": ["t"]}
     protocol.request = ConnectionRequest(
-        "tcp:127.0.0.1:4000", protocol.http_headers, "example.org", "/ws/trending",
-        protocol.http_request_params, 13, None, [], [],
+        "tcp:127.0.0.1:4000",
+        protocol.http_headers,
+        "example.org",
+        "/ws/trending",
+        protocol.http_request_params,
+        13,
+        None,
+        [],
+        [],
     )
     protocol.forget_handshake()
     assert protocol.request.path == "/ws/trending"

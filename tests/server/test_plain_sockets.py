@@ -165,7 +165,9 @@ async def test_a_consumer_whose_replay_sent_rows_is_never_plain(receivers):
 
 
 @pytest.mark.asyncio
-async def test_a_frame_the_kernel_takes_only_part_of_is_finished_by_twisted_and_the_next_waits_behind_it(receivers):
+async def test_a_frame_the_kernel_takes_only_part_of_is_finished_by_twisted_and_the_next_waits_behind_it(
+    receivers,
+):
     receiver = receivers("a")
     transport, client, reactor = receiver.socket.transport, receiver.client, receiver.reactor
     big = "x" * 400_000  # more than the socket buffers hold
@@ -201,7 +203,7 @@ async def test_the_time_to_write_a_fan_out_is_observed_once_per_message_to_two_o
     def written():
         return REGISTRY.get_sample_value("realtime_fanout_write_seconds_count") or 0
 
-    first, second = receivers("first"), receivers("second")
+    _first, second = receivers("first"), receivers("second")
     before = written()
     assert delivery.deliver(["first", "second"], event('"both"')) == []
     assert written() == before + 1

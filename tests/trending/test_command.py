@@ -91,9 +91,7 @@ def test_nothing_trending_is_said_plainly(shared_layer, clock):
     assert out.splitlines()[0] == "Nothing trending."
 
 
-@pytest.mark.parametrize(
-    "args", [["--window", "0"], ["--limit", "-1"], ["--loop", "--interval", "0"]]
-)
+@pytest.mark.parametrize("args", [["--window", "0"], ["--limit", "-1"], ["--loop", "--interval", "0"]])
 def test_bad_options_are_refused(args):
     with pytest.raises(CommandError):
         run(*args)

@@ -138,9 +138,7 @@ def test_concurrent_tweets_and_likes_on_one_topic_all_count(person):
             barrier.wait()
             for _ in range(5):
                 with transaction.atomic():
-                    Tweet.objects.create(
-                        author=user, content="#race", topics=["race"], created_at=NOW
-                    )
+                    Tweet.objects.create(author=user, content="#race", topics=["race"], created_at=NOW)
             Engagement.objects.create(user=user, tweet=seed, kind="LIKE", created_at=NOW)
         except Exception as error:  # reported below: a thread's failure must fail the test
             errors.append(error)

@@ -41,9 +41,7 @@ def test_the_window_slides_by_whole_buckets(post, settings):
 
 
 @pytest.mark.parametrize("offset", [0, 1, 7, 9, 10, 13, 59, 61])
-def test_figures_match_a_count_of_the_tweets_wherever_the_window_edges_fall(
-    post, like, settings, offset
-):
+def test_figures_match_a_count_of_the_tweets_wherever_the_window_edges_fall(post, like, settings, offset):
     settings.TRENDING_MIN_TWEETS = 1
     posted = []
     for minute in range(0, 150, 3):  # every 3 minutes for 2.5 hours, some liked later
@@ -55,14 +53,10 @@ def test_figures_match_a_count_of_the_tweets_wherever_the_window_edges_fall(
     now = NOW - timedelta(minutes=offset)
     windows = windows_at(now, window_minutes=60, bucket_seconds=60)
     current = [at for at in posted if windows.current_start <= at.timestamp() < windows.last + 60]
-    previous = [
-        at for at in posted if windows.previous_start <= at.timestamp() < windows.current_start
-    ]
+    previous = [at for at in posted if windows.previous_start <= at.timestamp() < windows.current_start]
     [snapshot_topic] = services.trending_refresh(now=now).snapshot.topics
     assert snapshot_topic["tweet_count"] == len(current)
-    assert snapshot_topic["growth_rate"] == ranking.growth_rate(
-        current=len(current), previous=len(previous)
-    )
+    assert snapshot_topic["growth_rate"] == ranking.growth_rate(current=len(current), previous=len(previous))
     likes = [minutes_ago(minute / 2).timestamp() for minute in range(0, 150, 3) if minute % 9 == 0]
     in_window = [t for t in likes if windows.current_start <= t < windows.last + 60]
     assert snapshot_topic["engagement_score"] == ranking.engagement_score(
@@ -217,9 +211,7 @@ def test_a_refresh_that_is_not_allowed_to_broadcast_leaves_it_to_the_next(
     assert len(sent.trending()) == 1
 
 
-def test_a_rolled_back_refresh_stores_and_sends_nothing(
-    post, sent, django_capture_on_commit_callbacks
-):
+def test_a_rolled_back_refresh_stores_and_sends_nothing(post, sent, django_capture_on_commit_callbacks):
     post("#AI", at=minutes_ago(2))
     post("#AI", at=minutes_ago(1))
     with django_capture_on_commit_callbacks(execute=True):

@@ -5,12 +5,8 @@ from trending.windows import Span, bucket_start, bucket_time, cover, windows_at
 
 def test_buckets_align_on_whole_minutes_in_utc():
     moment = datetime(2026, 3, 2, 12, 7, 59, 999, tzinfo=UTC)
-    assert bucket_time(bucket_start(moment, bucket_seconds=60)) == datetime(
-        2026, 3, 2, 12, 7, tzinfo=UTC
-    )
-    assert bucket_time(bucket_start(moment, bucket_seconds=300)) == datetime(
-        2026, 3, 2, 12, 5, tzinfo=UTC
-    )
+    assert bucket_time(bucket_start(moment, bucket_seconds=60)) == datetime(2026, 3, 2, 12, 7, tzinfo=UTC)
+    assert bucket_time(bucket_start(moment, bucket_seconds=300)) == datetime(2026, 3, 2, 12, 5, tzinfo=UTC)
 
 
 def test_the_current_window_ends_with_the_filling_bucket_and_the_previous_precedes_it():
@@ -39,9 +35,7 @@ def test_cover_reads_whole_blocks_inside_and_buckets_at_the_ragged_ends():
 
 
 def test_cover_of_a_span_shorter_than_a_block_is_buckets_only():
-    assert cover(1_000_000_260, 1_000_000_620, bucket_seconds=60) == [
-        Span(60, 1_000_000_260, 1_000_000_620)
-    ]
+    assert cover(1_000_000_260, 1_000_000_620, bucket_seconds=60) == [Span(60, 1_000_000_260, 1_000_000_620)]
 
 
 def test_the_windows_spans_tile_both_windows_without_gap_or_overlap():
@@ -52,6 +46,4 @@ def test_the_windows_spans_tile_both_windows_without_gap_or_overlap():
         assert spans[0].first == windows.previous_start
         assert spans[-1].end == windows.last + 60
         assert all(a.end == b.first for a, b in zip(spans, spans[1:], strict=False))
-        assert all(
-            s.end <= windows.current_start or s.first >= windows.current_start for s in spans
-        )
+        assert all(s.end <= windows.current_start or s.first >= windows.current_start for s in spans)

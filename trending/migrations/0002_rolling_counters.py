@@ -72,9 +72,7 @@ class Migration(migrations.Migration):
                     ),
                 ],
                 "constraints": [
-                    models.UniqueConstraint(
-                        fields=("topic", "span", "start"), name="trending_bucket_once"
-                    )
+                    models.UniqueConstraint(fields=("topic", "span", "start"), name="trending_bucket_once")
                 ],
             },
         ),
@@ -100,9 +98,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 "constraints": [
-                    models.UniqueConstraint(
-                        fields=("topic", "spelling"), name="trending_spelling_once"
-                    )
+                    models.UniqueConstraint(fields=("topic", "spelling"), name="trending_spelling_once")
                 ],
             },
         ),

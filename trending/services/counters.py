@@ -43,9 +43,7 @@ def topic_tweet_counted(*, tweet: Tweet, delta: int) -> None:
     keys = sorted(topics)
     if delta > 0:
         ids = _topics_touch(keys=keys, at=tweet.created_at)
-        _add(
-            TopicSpelling, ("topic", "spelling"), ("uses",), [(ids[k], topics[k], 1) for k in keys]
-        )
+        _add(TopicSpelling, ("topic", "spelling"), ("uses",), [(ids[k], topics[k], 1) for k in keys])
         _buckets_add(ids=[ids[k] for k in keys], at=tweet.created_at, tweets=1, engagements=0)
     elif delta < 0:
         for key in keys:
@@ -86,9 +84,7 @@ def _spans(at: datetime) -> list[tuple[int, int]]:
 
 def _buckets_add(*, ids: list[int], at: datetime, tweets: int, engagements: int) -> None:
     rows = [
-        (topic_id, span, start, tweets, engagements)
-        for topic_id in sorted(ids)
-        for span, start in _spans(at)
+        (topic_id, span, start, tweets, engagements) for topic_id in sorted(ids) for span, start in _spans(at)
     ]
     _add(TopicBucket, ("topic", "span", "start"), ("tweets", "engagements"), rows)
 

@@ -71,11 +71,7 @@ def trending_refresh(
         due = (
             changed
             and broadcast
-            and (
-                min_interval is None
-                or last_sent is None
-                or now - last_sent.broadcast_at >= min_interval
-            )
+            and (min_interval is None or last_sent is None or now - last_sent.broadcast_at >= min_interval)
         )
         snapshot = TrendingSnapshot.objects.create(
             computed_at=now,
@@ -120,9 +116,7 @@ def trending_prune(
         if keep_snapshots is None:
             latest = (selectors.snapshot_latest(), selectors.snapshot_last_broadcast())
             keep_snapshots = [snapshot.pk for snapshot in latest if snapshot]
-        TrendingSnapshot.objects.filter(computed_at__lt=cutoff_time).exclude(
-            pk__in=keep_snapshots
-        ).delete()
+        TrendingSnapshot.objects.filter(computed_at__lt=cutoff_time).exclude(pk__in=keep_snapshots).delete()
     return buckets
 
 

@@ -24,7 +24,6 @@ def fill_skeletons(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         ("realtime", "0001_initial"),

@@ -137,12 +137,8 @@ class Command(BaseCommand):
         """Yield (author, content, topics, created_at, likes) and count their buckets."""
         span = 2 * self.window * 60
         for _ in range(count):
-            drawn = self.rng.choices(
-                self.vocabulary, cum_weights=self.cum_weights, k=self.rng.randint(1, 3)
-            )
-            spellings = list(
-                dict.fromkeys(t if self.rng.random() < 0.7 else t.lower() for t in drawn)
-            )
+            drawn = self.rng.choices(self.vocabulary, cum_weights=self.cum_weights, k=self.rng.randint(1, 3))
+            spellings = list(dict.fromkeys(t if self.rng.random() < 0.7 else t.lower() for t in drawn))
             spellings = list({s.casefold(): s for s in spellings}.values())
             created_at = self.now - timedelta(seconds=self.rng.random() * span)
             likes = int(self.rng.expovariate(0.5))
@@ -223,9 +219,7 @@ class Command(BaseCommand):
             sums = blocks[(start - start % block, key)]
             sums[0] += tweets
             sums[1] += engagements
-        rows = [
-            (start, bucket, key, tweets, engagements) for start, key, tweets, engagements in fine
-        ]
+        rows = [(start, bucket, key, tweets, engagements) for start, key, tweets, engagements in fine]
         rows += [(start, block, key, t, e) for (start, key), (t, e) in blocks.items()]
         rows.sort(key=lambda row: row[0])
         return rows
@@ -236,14 +230,10 @@ class Command(BaseCommand):
         computes, refreshes = [], []
         for _ in range(repeat):
             started = time.perf_counter()
-            ranked = services.trending_compute(
-                now=self.now, window_minutes=self.window, limit=limit
-            )
+            ranked = services.trending_compute(now=self.now, window_minutes=self.window, limit=limit)
             computes.append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
-            services.trending_refresh(
-                now=self.now, window_minutes=self.window, limit=limit, broadcast=False
-            )
+            services.trending_refresh(now=self.now, window_minutes=self.window, limit=limit, broadcast=False)
             refreshes.append((time.perf_counter() - started) * 1000)
         return computes, refreshes, len(ranked)
 
@@ -277,9 +267,7 @@ def _copy_tweets(rows):
             "retweets_count, replies_count, bookmarks_count) FROM STDIN"
         ) as copy:
             for author, content, topics, created_at, likes in rows:
-                copy.write_row(
-                    (author, content, _json(topics), created_at.isoformat(), likes, 0, 0, 0)
-                )
+                copy.write_row((author, content, _json(topics), created_at.isoformat(), likes, 0, 0, 0))
 
 
 def _json(value) -> str:

@@ -32,9 +32,7 @@ class Command(BaseCommand):
             type=float,
             help="seconds between recomputes with --loop (default: TRENDING_RECOMPUTE_SECONDS, 60)",
         )
-        parser.add_argument(
-            "--iterations", type=int, help="with --loop, stop after this many recomputes"
-        )
+        parser.add_argument("--iterations", type=int, help="with --loop, stop after this many recomputes")
 
     def handle(self, *args, window, limit, loop, interval, iterations, **options):
         for name, value in (("--window", window), ("--limit", limit), ("--iterations", iterations)):
