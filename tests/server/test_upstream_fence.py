@@ -166,6 +166,10 @@ UPSTREAM = {
         "1862b87a25ac72b2",
         "FanOutRedisPubSubChannelLayer._get_layer is its own",
     ),
+    "redis.asyncio.client:Redis.pubsub": (
+        "604e8d4bfea773d4",
+        "layers._OnePassShard builds its WatchedPubSub with the arguments it passes",
+    ),
     "redis.asyncio.client:PubSub.on_connect": (
         "4f91994e4caeecb7",
         "layer_watch reacts to the reconnections it restores",
