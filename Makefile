@@ -51,6 +51,14 @@ test: install system-deps frontend lint
 	$(PY) -m pytest
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -p no:cacheprovider \
 		--ignore=tests/e2e --ignore=tests/browser
+	$(MAKE) test-upstream
+
+# Daphne's and channels-redis' own test suites (their pinned sdists, from
+# PyPI, cached in .cache/upstream/) against this project's server and Redis
+# layer; deliberate differences are listed in upstream/*_conftest.py.
+test-upstream: install system-deps
+	$(PY) upstream/run_suites.py daphne
+	$(PY) upstream/channels_redis_suite.py
 
 # The in-process tests alone (no live servers, no browser): a minute or so.
 test-fast: install

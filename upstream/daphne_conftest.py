@@ -1,0 +1,148 @@
+"""Daphne's own test suite, run against this project's server.
+
+upstream/run_suites.py copies this file, as `conftest.py`, into the tests/
+folder of Daphne's unpacked sdist (the pinned version of requirements.txt);
+the sdist is never committed. Daphne's integration tests start a server in
+a child process (daphne/testing.py, DaphneProcess.run), which reinstalls
+Twisted's reactor, drops `daphne.server` from sys.modules and builds
+`daphne.server.Server`. Here that child builds RealtimeServer instead,
+with the protocol classes configured as the entry point configures them
+(cli.py, RealtimeCommandLineInterface), so that every Daphne test that
+talks to a server talks to ours.
+
+Two checks make a silent fall-back to stock Daphne fail the run: every
+child refuses to report its port unless its server is a RealtimeServer
+(so every server-backed test fails), and the session fails unless at least
+one child did report one.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import daphne.testing
+
+SERVER_PACKAGE = "realtime_project.realtime.server"
+# Its name only: importing the server package here would import daphne.server.
+SOCKET_EXTENSION = "realtime.socket"
+# One file per child that served as a RealtimeServer, for the session check.
+SERVED_DIR = Path(os.environ["REALTIME_UPSTREAM_SERVED_DIR"])
+
+# Daphne tests whose failure against this server is deliberate:
+# {node id: why}. Deselected, and listed by the runner.
+SCOPE_EXTENSION = (
+    "a WebSocket scope carries the `extensions` key (ASGI's own scope key) with `realtime.socket`, "
+    "the handle of the one-pass writes (realtime/server/extension.py); "
+    "Daphne's test asserts the exact key set"
+)
+DELIBERATE_DIFFERENCES: dict[str, str] = {
+    "tests/test_websocket.py::TestWebsocket::test_accept": SCOPE_EXTENSION,
+    "tests/test_websocket.py::TestWebsocket::test_http_bits": SCOPE_EXTENSION,
+    "tests/test_websocket.py::TestWebsocket::test_subprotocols": SCOPE_EXTENSION,
+    "tests/test_websocket.py::TestWebsocket::test_xff": SCOPE_EXTENSION,
+}
+
+_stock_reinstall_reactor = daphne.testing._reinstall_reactor
+_stock_resolve_port = daphne.testing.DaphneProcess.resolve_port
+
+
+def _reinstall_reactor_with_realtime_server():
+    """Daphne's reactor reinstall, then this project's Server in the place
+    DaphneProcess.run imports `Server` from (only in the forked child)."""
+    _stock_reinstall_reactor()
+    # Our server modules hold the reactor they were imported with (the one
+    # just uninstalled), and RealtimeServer must subclass the Server the
+    # child imports anew: import them afresh too.
+    for name in [
+        name for name in sys.modules if name == SERVER_PACKAGE or name.startswith(SERVER_PACKAGE + ".")
+    ]:
+        del sys.modules[name]
+    import daphne.server
+
+    from realtime_project.realtime.server.server import RealtimeServer
+
+    _configure_as_entry_point()
+    daphne.server.Server = RealtimeServer
+
+
+def _configure_as_entry_point():
+    # What RealtimeCommandLineInterface.run and load_asgi_app set before
+    # Daphne's Server starts (cli.py); keep the two in step.
+    from django.conf import settings
+
+    from realtime_project.realtime.server.cli import configure_http_limits
+    from realtime_project.realtime.server.process import prepare_server_process
+    from realtime_project.realtime.server.server import RealtimeServer
+    from realtime_project.realtime.server.versions import fast_path_allowed
+    from realtime_project.realtime.server.websocket import RealtimeWebSocketProtocol
+
+    fast_path = fast_path_allowed()
+    RealtimeServer.fast_path = fast_path
+    RealtimeWebSocketProtocol.direct_writes = fast_path
+    RealtimeWebSocketProtocol.max_client_message_bytes = settings.REALTIME_MAX_MESSAGE_BYTES
+    RealtimeWebSocketProtocol.max_queued_bytes = settings.REALTIME_MAX_QUEUED_BYTES
+    configure_http_limits(settings)
+    prepare_server_process(fast_path=fast_path)
+
+
+def _resolve_port_of_realtime_server_only(self):
+    """Report the port (which lets the test go on) only for a RealtimeServer."""
+    from realtime_project.realtime.server.server import RealtimeServer
+
+    if not isinstance(self.server, RealtimeServer):
+        from twisted.internet import reactor
+
+        served = type(self.server)
+        message = f"the test server is {served.__module__}.{served.__qualname__}, not RealtimeServer"
+        self.errors.put((RuntimeError(message), message))
+        reactor.stop()
+        return
+    (SERVED_DIR / str(os.getpid())).touch()
+    _stock_resolve_port(self)
+
+
+_stock_save_result = daphne.testing.TestApplication.save_result.__func__
+
+
+def _save_result_without_socket(cls, scope, messages):
+    """Daphne's TestApplication pickles each scope for the test to read. The
+    `realtime.socket` extension (server.py) is the live protocol, which no
+    pickle can hold (and the failed pickle leaves the test's lock held, so
+    the test hangs): it is stored as its class's name instead, which is
+    also a check that WebSocket scopes carry it."""
+    extensions = scope.get("extensions") or {}
+    if SOCKET_EXTENSION in extensions:
+        socket = extensions[SOCKET_EXTENSION]
+        scope = {**scope, "extensions": {**extensions, SOCKET_EXTENSION: type(socket).__name__}}
+    _stock_save_result(cls, scope, messages)
+
+
+daphne.testing._reinstall_reactor = _reinstall_reactor_with_realtime_server
+daphne.testing.TestApplication.save_result = classmethod(_save_result_without_socket)
+daphne.testing.DaphneProcess.resolve_port = _resolve_port_of_realtime_server_only
+
+
+def pytest_configure(config):
+    # The suite must test the Daphne our server subclasses (the venv's),
+    # not the copy unpacked beside it.
+    installed = Path(daphne.__file__).resolve()
+    assert "site-packages" in installed.parts, f"daphne imported from {installed}, not the installed package"
+
+
+def pytest_collection_modifyitems(config, items):
+    deselected = [item for item in items if item.nodeid in DELIBERATE_DIFFERENCES]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if item.nodeid not in DELIBERATE_DIFFERENCES]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    server_tests = [
+        item
+        for item in session.items
+        if item.path.name
+        in ("test_http_protocol.py", "test_http_request.py", "test_http_response.py", "test_websocket.py")
+    ]
+    if server_tests and not any(SERVED_DIR.iterdir()):
+        print("\nno test server was a RealtimeServer: the harness fell back to stock Daphne", file=sys.stderr)
+        session.exitstatus = 1
