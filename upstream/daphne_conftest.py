@@ -61,28 +61,7 @@ def _reinstall_reactor_with_realtime_server():
 
     from realtime_project.realtime.server.server import RealtimeServer
 
-    _configure_as_entry_point()
     daphne.server.Server = RealtimeServer
-
-
-def _configure_as_entry_point():
-    # What RealtimeCommandLineInterface.run and load_asgi_app set before
-    # Daphne's Server starts (cli.py); keep the two in step.
-    from django.conf import settings
-
-    from realtime_project.realtime.server.cli import configure_http_limits
-    from realtime_project.realtime.server.process import prepare_server_process
-    from realtime_project.realtime.server.server import RealtimeServer
-    from realtime_project.realtime.server.versions import fast_path_allowed
-    from realtime_project.realtime.server.websocket import RealtimeWebSocketProtocol
-
-    fast_path = fast_path_allowed()
-    RealtimeServer.fast_path = fast_path
-    RealtimeWebSocketProtocol.direct_writes = fast_path
-    RealtimeWebSocketProtocol.max_client_message_bytes = settings.REALTIME_MAX_MESSAGE_BYTES
-    RealtimeWebSocketProtocol.max_queued_bytes = settings.REALTIME_MAX_QUEUED_BYTES
-    configure_http_limits(settings)
-    prepare_server_process(fast_path=fast_path)
 
 
 def _resolve_port_of_realtime_server_only(self):

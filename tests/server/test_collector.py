@@ -1,8 +1,8 @@
 """The server process's garbage collector (realtime/server/collector.py):
 its thresholds come from REALTIME_GC_THRESHOLDS, and what start-up created
-is frozen. Each test loads the application in a fresh interpreter through
-the entry point's own hook (RealtimeCommandLineInterface.load_asgi_app,
-which then prepares the process), without starting a server."""
+is frozen. Each test loads the application in a fresh interpreter and
+prepares the process as RealtimeServer.run does first, without starting
+a server."""
 
 import os
 import subprocess
@@ -14,12 +14,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import gc
-from realtime_project.realtime.server.cli import RealtimeCommandLineInterface
+import realtime_project.asgi
+from realtime_project.realtime.server.process import prepare_server_process
 from realtime_project.realtime.server.versions import fast_path_allowed
 
-cli = RealtimeCommandLineInterface()
-cli.fast_path = fast_path_allowed()  # as its run() sets it
-cli.load_asgi_app("realtime_project.asgi:application")
+# What RealtimeServer.run does first, once the application is loaded.
+prepare_server_process(fast_path=fast_path_allowed())
 print(*gc.get_threshold(), gc.get_freeze_count())
 """
 

@@ -75,11 +75,7 @@ UPSTREAM = {
     ),
     "daphne.cli:CommandLineInterface.run": (
         "039cb21244f402ac",
-        "RealtimeCommandLineInterface configures the server before it",
-    ),
-    "daphne.cli:CommandLineInterface.load_asgi_app": (
-        "2e68db4f7c15f4aa",
-        "the entry point prepares the process after it",
+        "it loads the application before building server_class, whose run() then prepares the process",
     ),
     "autobahn.websocket.protocol:WebSocketProtocol.sendData": (
         "5dcca425b048b07e",

@@ -215,9 +215,23 @@ class RealtimeHTTPFactory(HTTPFactory):
 
     request_class = forwarded_client_request(WebRequest)
 
+    def __init__(self, server):
+        super().__init__(server)
+        # The server's limits, as class attributes of a channel class of
+        # this factory's own: nothing copied into each connection.
+        self.channel_class = type(
+            BoundedHTTPChannel.__name__,
+            (BoundedHTTPChannel,),
+            {
+                "header_timeout": server.header_timeout,
+                "max_body_bytes": server.max_request_bytes,
+                "__module__": BoundedHTTPChannel.__module__,
+            },
+        )
+
     def protocol(self):
         # What Twisted's HTTPFactory.protocol builds, with our channel.
-        return http._GenericHTTPChannelProtocol(BoundedHTTPChannel())
+        return http._GenericHTTPChannelProtocol(self.channel_class())
 
     def buildProtocol(self, addr):
         protocol = super().buildProtocol(addr)

@@ -25,6 +25,8 @@ from ..inbox import Inbox
 from .access_log import RedactingAccessLog
 from .extension import SOCKET_EXTENSION
 from .http import RealtimeHTTPFactory
+from .process import prepare_server_process
+from .versions import fast_path_allowed
 from .websocket import RealtimeWebSocketFactory
 
 # Daphne's own period for the keepalive and timeout checks.
@@ -34,15 +36,27 @@ SLICES = 20
 
 
 class RealtimeServer(Server):
-    # Off when the version fence finds libraries it was not tested with.
-    fast_path = True
-
     def __init__(self, *args, action_logger=None, **kwargs):
+        from django.conf import settings
+
         if type(action_logger) is AccessLogGenerator:
             action_logger = RedactingAccessLog(action_logger.stream)
         super().__init__(*args, action_logger=action_logger, **kwargs)
+        # Off when the version fence finds libraries it was not tested with.
+        self.fast_path = fast_path_allowed()
+        # What the factories hand their protocols (websocket.py, http.py).
+        self.max_client_message_bytes = settings.REALTIME_MAX_MESSAGE_BYTES
+        self.max_queued_bytes = settings.REALTIME_MAX_QUEUED_BYTES
+        self.header_timeout = settings.REALTIME_HEADER_TIMEOUT_SECONDS
+        self.max_request_bytes = settings.REALTIME_MAX_REQUEST_BYTES
         self._check_round: list = []
         self._check_step = 0
+
+    def run(self):
+        # The application is loaded: what is process-wide can be set (and
+        # what start-up made, frozen) before the reactor starts.
+        prepare_server_process(fast_path=self.fast_path)
+        super().run()
 
     # Daphne's run() assigns factories of its own classes to these.
 

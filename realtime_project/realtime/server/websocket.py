@@ -51,8 +51,8 @@ class OpenedRequest:
 
 
 class RealtimeWebSocketProtocol(WebSocketProtocol):
-    # Set by RealtimeServer from the settings (REALTIME_MAX_MESSAGE_BYTES,
-    # REALTIME_MAX_QUEUED_BYTES) and the version fence (direct_writes).
+    # Each factory's subclass holds its server's (RealtimeServer: the
+    # settings and the version fence; protocol_with_options).
     max_client_message_bytes = 0
     max_queued_bytes = 1 << 20
     direct_writes = True
@@ -155,6 +155,7 @@ class RealtimeWebSocketFactory(WebSocketFactory):
         change), so that no protocol copies them into its own dict."""
         base = type(self).protocol
         options = {name: getattr(self, name) for name in base.CONFIG_ATTRS}
+        options.update(self.server_limits())
         made = self.__dict__.get("protocol")
         if made is None or made.factory_options != options:
             # An option may be a function (perMessageCompressionAccept): as a
@@ -169,3 +170,13 @@ class RealtimeWebSocketFactory(WebSocketFactory):
                 {**attributes, "factory_options": options, "__module__": base.__module__},
             )
         return made
+
+    def server_limits(self) -> dict:
+        """What the server (a RealtimeServer) sets for its protocols; a
+        server without them (a test's) leaves the class defaults."""
+        server = self.server_class
+        names = ("max_client_message_bytes", "max_queued_bytes")
+        limits = {name: getattr(server, name) for name in names if hasattr(server, name)}
+        if hasattr(server, "fast_path"):
+            limits["direct_writes"] = server.fast_path
+        return limits
