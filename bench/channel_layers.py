@@ -29,7 +29,7 @@ LAYERS = {
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
     # The embedded default (one process), and the stock layer it replaces.
     "inmemory-stock": "channels.layers.InMemoryChannelLayer",
-    "inmemory-fanout": "realtime_project.realtime.layers.FanOutInMemoryChannelLayer",
+    "inmemory-fanout": "realtime_project.realtime.layers.inmemory.FanOutInMemoryChannelLayer",
 }
 
 

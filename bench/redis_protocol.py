@@ -6,7 +6,7 @@ Starts a private redis-server. A subscriber reads messages the way
 channels-redis' receiving loop does (`get_message(timeout=0.1)`, hiredis
 parser) while another process publishes them, pipelined, to 100 channels;
 prints the subscriber's CPU time per message, alternating the protocols.
-Why the channel layer subscribes over RESP2: realtime/layers.py.
+Why the channel layer subscribes over RESP2: realtime/layers/redis_pubsub.py.
 """
 
 import argparse

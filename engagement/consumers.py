@@ -1,5 +1,5 @@
 from feed import selectors as feed_selectors
-from realtime_project.realtime import envelope
+from realtime_project.realtime import protocol
 from realtime_project.realtime.consumers import AccessDenied, CloseCode, StreamConsumer
 from realtime_project.realtime.stream_database import database_sync_to_async
 
@@ -24,7 +24,7 @@ class EngagementConsumer(StreamConsumer):
     async def send_snapshot(self):
         data = await database_sync_to_async(selectors.tweet_engagement)(tweet_id=self.tweet_id)
         if data is not None:
-            await self.send_message(envelope.ENGAGEMENT_UPDATE, data)
+            await self.send_message(protocol.ENGAGEMENT_UPDATE, data)
 
     async def receive_typing(self, message):
         if not self.user.is_authenticated:

@@ -8,14 +8,11 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 
 from feed.models import Tweet
-from realtime_project.realtime import envelope
-from realtime_project.realtime.broadcast import (
-    atomic_in_commit_order,
-    broadcast_engagement_update,
-    broadcast_now,
-)
-from realtime_project.realtime.limits import RateLimit
-from realtime_project.realtime.throttle import Throttle
+from realtime_project.realtime import protocol
+from realtime_project.realtime.events.broadcast import broadcast_engagement_update, broadcast_now
+from realtime_project.realtime.events.coalescing import Throttle
+from realtime_project.realtime.events.ordering import atomic_in_commit_order
+from realtime_project.realtime.rate_limit import RateLimit
 
 from . import events, groups, selectors
 from .models import Engagement
@@ -214,7 +211,7 @@ async def typing_announce(*, tweet_id, user, is_typing: bool, exclude_channel: s
     """
     await broadcast_now(
         group=groups.tweet_watchers(tweet_id),
-        kind=envelope.TYPING,
+        kind=protocol.TYPING,
         data=events.typing_payload(tweet_id=tweet_id, user=user, is_typing=is_typing),
         exclude_channel=exclude_channel,
     )

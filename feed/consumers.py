@@ -1,5 +1,5 @@
-from realtime_project.realtime.broadcast import feed_data
 from realtime_project.realtime.consumers import StreamConsumer
+from realtime_project.realtime.events.broadcast import feed_data
 from realtime_project.realtime.stream_database import database_sync_to_async
 
 from . import groups, selectors

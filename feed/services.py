@@ -4,8 +4,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from realtime_project.realtime.broadcast import atomic_in_commit_order, broadcast_feed_update
-from realtime_project.realtime.cluster import users_online
+from realtime_project.realtime.cluster.presence import users_online
+from realtime_project.realtime.events.broadcast import broadcast_feed_update
+from realtime_project.realtime.events.ordering import atomic_in_commit_order
 from realtime_project.visible_text import visible_text
 
 from . import events, groups, selectors

@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.db.models import QuerySet
 
-from realtime_project.realtime import envelope
-from realtime_project.realtime.consumers import Replay
+from realtime_project.realtime import protocol
+from realtime_project.realtime.events.replay import Replay
 
 from . import events
 from .models import Notification
@@ -38,7 +38,7 @@ def notifications_replay(*, user, since: int) -> Replay:
     missed, truncated = notifications_after(user=user, after_id=since, limit=settings.REALTIME_REPLAY_LIMIT)
     payloads = events.notification_payloads(missed)
     return Replay(
-        frames=[(envelope.NOTIFICATION, payload) for payload in payloads],
+        frames=[(protocol.NOTIFICATION, payload) for payload in payloads],
         ids=frozenset(payload["notification_id"] for payload in payloads),
         truncated=truncated,
     )

@@ -6,7 +6,8 @@ from django.db.models import Q
 from engagement.models import Engagement
 from feed.models import Follow, Tweet
 from feed.parsing import mentioned_usernames
-from realtime_project.realtime.broadcast import atomic_in_commit_order, broadcast_notification
+from realtime_project.realtime.events.broadcast import broadcast_notification
+from realtime_project.realtime.events.ordering import atomic_in_commit_order
 
 from . import events, groups
 from .models import Notification

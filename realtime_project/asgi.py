@@ -19,12 +19,12 @@ from django.urls import re_path  # noqa: E402
 from engagement.consumers import EngagementConsumer  # noqa: E402
 from feed.consumers import FeedConsumer  # noqa: E402
 from notifications.consumers import NotificationConsumer  # noqa: E402
-from realtime_project.realtime.auth import StreamAuthMiddleware  # noqa: E402
-from realtime_project.realtime.client_address import ClientAddressMiddleware  # noqa: E402
-from realtime_project.realtime.connection_guard import ConnectionGuard  # noqa: E402
 from realtime_project.realtime.consumers import UnknownStreamConsumer  # noqa: E402
-from realtime_project.realtime.origin import OriginValidator  # noqa: E402
-from realtime_project.realtime.serverloop import ServerLoopMiddleware  # noqa: E402
+from realtime_project.realtime.middleware.auth import StreamAuthMiddleware  # noqa: E402
+from realtime_project.realtime.middleware.client_address import ClientAddressMiddleware  # noqa: E402
+from realtime_project.realtime.middleware.connection_guard import ConnectionGuard  # noqa: E402
+from realtime_project.realtime.middleware.origin import OriginValidator  # noqa: E402
+from realtime_project.realtime.middleware.serverloop import ServerLoopMiddleware  # noqa: E402
 from trending.consumers import TrendingConsumer  # noqa: E402
 from trending.scheduler import with_periodic_recompute  # noqa: E402
 

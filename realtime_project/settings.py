@@ -64,7 +64,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTP
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", HTTPS)
 X_FRAME_OPTIONS = "DENY"
 
-# --- Who the client is (realtime/client_address.py) -------------------------
+# --- Who the client is (realtime/middleware/client_address.py) -------------------------
 # Addresses or networks of the reverse proxies in front of this process
 # (nginx's, in the deploy layout). Only a request whose TCP peer is one of
 # them may name the client in X-Forwarded-For / X-Forwarded-Proto; for any
@@ -167,8 +167,8 @@ if REDIS_URL:
     # what it drops while Redis is away is recovered by resume (?since=).
     CHANNEL_LAYERS = {
         "default": {
-            # channels-redis' pub/sub layer, delivering in one pass (layers.py).
-            "BACKEND": "realtime_project.realtime.layers.FanOutRedisPubSubChannelLayer",
+            # channels-redis' pub/sub layer, delivering in one pass (layers/redis_pubsub.py).
+            "BACKEND": "realtime_project.realtime.layers.redis_pubsub.FanOutRedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {
@@ -189,7 +189,7 @@ else:
     CHANNEL_LAYERS = {
         "default": {
             # Channels' in-memory layer without its O(N) walk per message.
-            "BACKEND": "realtime_project.realtime.layers.FanOutInMemoryChannelLayer",
+            "BACKEND": "realtime_project.realtime.layers.inmemory.FanOutInMemoryChannelLayer",
             "CONFIG": {
                 "capacity": 1000,
                 "expiry": 60,
@@ -238,7 +238,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_THROTTLE_CLASSES": ["realtime_project.throttles.WriteRateThrottle"],
-    # Throttles count by the client address of realtime/client_address.py,
+    # Throttles count by the client address of realtime/middleware/client_address.py,
     # never by a raw X-Forwarded-For a client may write itself.
     "NUM_PROXIES": 0,
     # 429 with Retry-After past these. Counted per process (Django's cache).
@@ -351,7 +351,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     # No credential in any log line at any verbosity (?token=, ?ticket=).
-    "filters": {"credentials": {"()": "realtime_project.realtime.log_redaction.RedactCredentials"}},
+    "filters": {"credentials": {"()": "realtime_project.realtime.ops.log_redaction.RedactCredentials"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["credentials"]}
     },

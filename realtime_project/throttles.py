@@ -4,7 +4,7 @@ from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
 
 class ClientAddressMixin:
-    """Count by the client's address as realtime/client_address.py resolves
+    """Count by the client's address as realtime/middleware/client_address.py resolves
     it (REMOTE_ADDR), never by an X-Forwarded-For the client wrote."""
 
     def get_ident(self, request):

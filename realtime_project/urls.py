@@ -3,9 +3,9 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from realtime_project import accounts, api_errors, views
-from realtime_project.realtime.health import healthz, readyz
-from realtime_project.realtime.metrics import metrics_view
-from realtime_project.realtime.stats import stats_view
+from realtime_project.realtime.ops.health import healthz, readyz
+from realtime_project.realtime.ops.metrics import metrics_view
+from realtime_project.realtime.ops.stats import stats_view
 
 api_patterns = [
     path("auth/register/", accounts.RegisterApi.as_view(), name="auth-register"),

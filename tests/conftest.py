@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from realtime_project.realtime import broadcast
+from realtime_project.realtime.events import broadcast
 
 _usernames = itertools.count(1)
 
@@ -160,7 +160,7 @@ def broadcasts(monkeypatch, django_capture_on_commit_callbacks):
 @pytest.fixture
 def online():
     """Mark users as having a connection open to a stream, as consumers do."""
-    from realtime_project.realtime.stats import registry
+    from realtime_project.realtime.cluster.registry import registry
 
     opened = []
 

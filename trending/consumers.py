@@ -1,4 +1,4 @@
-from realtime_project.realtime import envelope
+from realtime_project.realtime import protocol
 from realtime_project.realtime.consumers import StreamConsumer
 from realtime_project.realtime.stream_database import database_sync_to_async
 
@@ -15,4 +15,4 @@ class TrendingConsumer(StreamConsumer):
 
     async def send_snapshot(self):
         data = await database_sync_to_async(selectors.trending_latest)()
-        await self.send_message(envelope.TRENDING, data)
+        await self.send_message(protocol.TRENDING, data)

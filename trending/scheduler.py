@@ -5,7 +5,7 @@ WebSocket clients, so the server recomputes by itself: every
 TRENDING_RECOMPUTE_SECONDS (60) it runs `services.trending_refresh` in a
 worker thread and broadcasts when the topics changed, at most once per
 interval. With REDIS_URL, one process at a time does it: the holder of a
-lease in Redis (realtime/lease.py), which another takes over if it dies.
+lease in Redis (realtime/cluster/lease.py), which another takes over if it dies.
 TRENDING_RECOMPUTE_IN_SERVER=0 turns it off (for example when
 `manage.py recompute_trending --loop` runs beside servers that share Redis).
 
@@ -22,7 +22,7 @@ import logging
 import sys
 from datetime import timedelta
 
-from realtime_project.realtime.lease import Lease
+from realtime_project.realtime.cluster.lease import Lease
 from realtime_project.realtime.stream_database import database_sync_to_async
 
 from . import conf, services

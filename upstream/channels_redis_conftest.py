@@ -22,7 +22,7 @@ from pathlib import Path
 import channels_redis
 import pytest
 
-from realtime_project.realtime import layers as realtime_layers
+from realtime_project.realtime.layers import redis_pubsub as realtime_layers
 
 # The private servers the runner started (channels_redis_suite.py).
 REDIS_PORT = int(os.environ["REALTIME_UPSTREAM_REDIS_PORT"])

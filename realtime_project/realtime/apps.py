@@ -9,7 +9,8 @@ class RealtimeConfig(AppConfig):
     label = "realtime"
 
     def ready(self):
-        from . import cluster, serverloop
+        from .cluster import presence as cluster
+        from .middleware import serverloop
 
         if settings.REDIS_URL:
             # Several processes share the layer: tell them what this one has open.

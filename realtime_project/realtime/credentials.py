@@ -18,7 +18,7 @@ import secrets
 
 from django.db import transaction
 
-from .broadcast import send_to_groups
+from .events.broadcast import send_to_groups
 
 # The channel-layer message type (-> StreamConsumer.credentials_ended).
 CREDENTIALS_ENDED = "credentials.ended"

@@ -34,7 +34,7 @@ from .helpers import (
 pytestmark = pytest.mark.asyncio
 
 # PROTOCOL.md: a dead process stops being counted within 60 s; its key's TTL
-# is 30 s (realtime/cluster.py), so this bound fails only a real regression.
+# is 30 s (realtime/cluster/presence.py), so this bound fails only a real regression.
 DEAD_PROCESS_BOUND = 45.0
 # The issue: broadcasts flow again within 5 s of Redis coming back.
 RECOVERY_BOUND = 5.0

@@ -12,7 +12,7 @@ Bearer` (the metrics token), session and CSRF cookies, a password. Then the
 whole output is searched for every one of them.
 
 And the access log names a request's client as the rest of the project
-does (realtime/client_address.py): the address a trusted proxy forwards,
+does (realtime/middleware/client_address.py): the address a trusted proxy forwards,
 never one a client wrote itself.
 """
 

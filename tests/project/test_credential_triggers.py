@@ -15,7 +15,7 @@ from django.urls import re_path
 from rest_framework.authtoken.models import Token
 
 from notifications.consumers import NotificationConsumer
-from realtime_project.realtime.auth import StreamAuthMiddleware
+from realtime_project.realtime.middleware.auth import StreamAuthMiddleware
 from tests.communicator import DaphneCommunicator
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]

@@ -1,4 +1,4 @@
-"""Who a WebSocket handshake speaks for (realtime/auth.py): ticket, token or
+"""Who a WebSocket handshake speaks for (realtime/middleware/auth.py): ticket, token or
 session cookie, and nobody when what it carries does not check out."""
 
 import pytest
@@ -6,7 +6,7 @@ from channels.db import database_sync_to_async
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from realtime_project.realtime.auth import authenticate, identify
+from realtime_project.realtime.middleware.auth import authenticate, identify
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 

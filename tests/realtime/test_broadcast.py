@@ -3,11 +3,12 @@ import logging
 
 import pytest
 
-from realtime_project.realtime import broadcast, envelope
+from realtime_project.realtime import protocol
+from realtime_project.realtime.events import broadcast
 
 
 def test_envelope_has_type_utc_timestamp_and_data():
-    frame = json.loads(envelope.encode("notification", {"notification_id": "1"}))
+    frame = json.loads(protocol.encode("notification", {"notification_id": "1"}))
     assert frame["type"] == "notification"
     assert frame["timestamp"].endswith("Z")
     assert frame["data"] == {"notification_id": "1"}
@@ -15,7 +16,7 @@ def test_envelope_has_type_utc_timestamp_and_data():
 
 def test_unknown_kind_is_a_programming_error():
     with pytest.raises(ValueError):
-        envelope.encode("gossip", {})
+        protocol.encode("gossip", {})
 
 
 def test_failed_send_is_logged_and_never_raised(monkeypatch, caplog):
@@ -24,7 +25,7 @@ def test_failed_send_is_logged_and_never_raised(monkeypatch, caplog):
             raise ConnectionError("redis is down")
 
     monkeypatch.setattr(broadcast, "get_channel_layer", lambda: BrokenLayer())
-    with caplog.at_level(logging.ERROR, logger="realtime_project.realtime.broadcast"):
+    with caplog.at_level(logging.ERROR, logger="realtime_project.realtime.events.broadcast"):
         broadcast.send_to_groups(["trending.all"], broadcast.stream_message("trending", {}))
     assert "broadcast to 1 group(s) failed" in caplog.text
 

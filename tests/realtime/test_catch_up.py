@@ -15,8 +15,8 @@ from rest_framework.authtoken.models import Token
 
 from feed import groups as feed_groups
 from realtime_project.asgi import application
-from realtime_project.realtime.layer_watch import catch_up_open_streams
-from realtime_project.realtime.stats import registry
+from realtime_project.realtime.cluster.registry import registry
+from realtime_project.realtime.layers.watch import catch_up_open_streams
 from tests.communicator import DaphneCommunicator
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from realtime_project.realtime.client_address import networks_of, resolve_client
+from realtime_project.realtime.middleware.client_address import networks_of, resolve_client
 
 NGINX = networks_of(("127.0.0.1", "10.0.0.0/8"))
 

@@ -7,8 +7,9 @@ import time
 import pytest
 import redis
 
-from realtime_project.realtime import cluster
-from realtime_project.realtime.stats import ConnectionRegistry, combine
+from realtime_project.realtime.cluster import connection
+from realtime_project.realtime.cluster import presence as cluster
+from realtime_project.realtime.cluster.registry import ConnectionRegistry, combine
 
 pytestmark = pytest.mark.asyncio
 
@@ -18,8 +19,8 @@ def shared_redis(redis_server, settings, monkeypatch):
     settings.REDIS_URL = redis_server
     client = redis.Redis.from_url(redis_server)
     client.flushdb()
-    monkeypatch.setattr(cluster, "_sync_client", None)
-    monkeypatch.setattr(cluster, "_async_clients", {})
+    monkeypatch.setattr(connection, "_sync_client", None)
+    monkeypatch.setattr(connection, "_async_clients", {})
     # This process's own counts, free of connections other tests left open.
     monkeypatch.setattr(cluster, "registry", ConnectionRegistry())
     return client
@@ -60,8 +61,8 @@ async def test_published_counts_tell_who_is_online(shared_redis):
 
 async def test_unreachable_redis_falls_back_to_this_process(settings, monkeypatch):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
-    monkeypatch.setattr(cluster, "_sync_client", None)
-    monkeypatch.setattr(cluster, "_async_clients", {})
+    monkeypatch.setattr(connection, "_sync_client", None)
+    monkeypatch.setattr(connection, "_async_clients", {})
     assert await cluster.cluster_exports() == [cluster.registry.export()]
     assert cluster.users_online(stream="feed") is None
 
@@ -87,7 +88,7 @@ async def test_a_burst_of_handshakes_shares_a_few_publishes(shared_redis, monkey
             cluster.registry.opened(stream="feed", user_id=user_id, per_user=True)
             await cluster.publish_now()
             # Once publish_now returns, every process can see this user.
-            published = json.loads(shared_redis.get(cluster.KEY_PREFIX + cluster.PROCESS_ID))
+            published = json.loads(shared_redis.get(cluster.KEY_PREFIX + connection.PROCESS_ID))
             return str(user_id) in published["users"]["feed"]
 
         seen = await asyncio.gather(*(handshake(user_id) for user_id in range(200)))

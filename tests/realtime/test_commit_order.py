@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 
 from feed import services as feed_services
-from realtime_project.realtime import broadcast
+from realtime_project.realtime.events import broadcast, ordering
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -61,8 +61,8 @@ def test_nested_in_an_open_transaction_it_takes_no_lock(alice):
     from django.db import transaction
 
     with transaction.atomic():
-        with broadcast.atomic_in_commit_order():
-            assert not broadcast._commit_order.locked()
-    with broadcast.atomic_in_commit_order():
-        assert broadcast._commit_order.locked()
-    assert not broadcast._commit_order.locked()
+        with ordering.atomic_in_commit_order():
+            assert not ordering._commit_order.locked()
+    with ordering.atomic_in_commit_order():
+        assert ordering._commit_order.locked()
+    assert not ordering._commit_order.locked()

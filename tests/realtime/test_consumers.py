@@ -11,7 +11,7 @@ from engagement import services as engagement_services
 from engagement.models import Engagement
 from feed import services as feed_services
 from realtime_project.asgi import application
-from realtime_project.realtime.stats import registry
+from realtime_project.realtime.cluster.registry import registry
 from tests.communicator import DaphneCommunicator
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from realtime_project.realtime import delivery
+from realtime_project.realtime.layers import delivery
 
 pytestmark = pytest.mark.asyncio
 
@@ -183,7 +183,7 @@ async def test_what_a_consumer_is_sent_in_one_pass_is_what_it_would_send_itself(
 ):
     # delivery.deliver decides inline who takes the text as it is; a real
     # consumer's outgoing_text is the reference.
-    from realtime_project.realtime import envelope
+    from realtime_project.realtime import protocol
     from realtime_project.realtime.consumers import StreamConsumer
 
     consumer = StreamConsumer()
@@ -194,7 +194,7 @@ async def test_what_a_consumer_is_sent_in_one_pass_is_what_it_would_send_itself(
     event = {
         "type": "stream.event",
         "kind": "notification",
-        "text": envelope.encode("notification", {"n": 1}),
+        "text": protocol.encode("notification", {"n": 1}),
     }
     if exclude:
         event["exclude"] = exclude

@@ -13,7 +13,7 @@ import pytest
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
 
-from realtime_project.realtime.layers import FanOutInMemoryChannelLayer
+from realtime_project.realtime.layers.inmemory import FanOutInMemoryChannelLayer
 
 pytestmark = pytest.mark.asyncio
 

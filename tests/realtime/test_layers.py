@@ -3,9 +3,10 @@ import asyncio
 import pytest
 import redis
 
-from realtime_project.realtime import layers
 from realtime_project.realtime.inbox import wait_for_any
-from realtime_project.realtime.layers import FanOutInMemoryChannelLayer, FanOutRedisPubSubChannelLayer
+from realtime_project.realtime.layers import redis_pubsub
+from realtime_project.realtime.layers.inmemory import FanOutInMemoryChannelLayer
+from realtime_project.realtime.layers.redis_pubsub import FanOutRedisPubSubChannelLayer
 
 pytestmark = pytest.mark.asyncio
 
@@ -149,7 +150,7 @@ async def test_the_layer_subscribes_over_resp2_unless_its_host_asks_for_another_
 async def test_a_message_to_many_groups_reaches_their_members_in_another_process_in_chunks(
     redis_server, monkeypatch
 ):
-    monkeypatch.setattr(layers, "MANY_GROUPS_PER_MESSAGE", 2)  # 5 groups: 3 Redis messages
+    monkeypatch.setattr(redis_pubsub, "MANY_GROUPS_PER_MESSAGE", 2)  # 5 groups: 3 Redis messages
     receiver = FanOutRedisPubSubChannelLayer(hosts=[redis_server])
     sender = FanOutRedisPubSubChannelLayer(hosts=[redis_server])
     members = {}

@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
-from realtime_project.realtime import cluster
-from realtime_project.realtime.lease import Lease
+from realtime_project.realtime.cluster import connection
+from realtime_project.realtime.cluster.lease import Lease
 
 pytestmark = pytest.mark.asyncio
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.asyncio
 @pytest.fixture
 def shared_redis(redis_server, settings, monkeypatch):
     settings.REDIS_URL = redis_server
-    monkeypatch.setattr(cluster, "_async_clients", {})
+    monkeypatch.setattr(connection, "_async_clients", {})
 
 
 async def test_one_holder_at_a_time_and_it_keeps_the_lease(shared_redis):
@@ -42,5 +42,5 @@ async def test_without_redis_the_only_process_holds_it(settings):
 
 async def test_unreachable_redis_means_no_holder(settings, monkeypatch):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
-    monkeypatch.setattr(cluster, "_async_clients", {})
+    monkeypatch.setattr(connection, "_async_clients", {})
     assert not await Lease("job-d", ttl_seconds=1).hold()

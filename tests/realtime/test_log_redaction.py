@@ -1,5 +1,5 @@
 """No credential survives the project's log filter, in any of the shapes
-the libraries under Daphne write them (realtime/log_redaction.py). The live
+the libraries under Daphne write them (realtime/ops/log_redaction.py). The live
 output of a verbose server is searched in tests/e2e/test_verbose_logs.py."""
 
 import io
@@ -8,7 +8,7 @@ import logging
 import pytest
 from twisted.logger import Logger, LogPublisher, STDLibLogObserver
 
-from realtime_project.realtime.log_redaction import RedactCredentials, redact
+from realtime_project.realtime.ops.log_redaction import RedactCredentials, redact
 
 SECRET = "5f4dcc3b5aa765d61d8327deb882cf99aa00bb11"
 URLSAFE = "qV3-xk_9Zr2mPa7LwQe4sTn8yUb1cHd6"

@@ -52,7 +52,7 @@ async def test_connection_log_lines_never_hold_the_token(alice, caplog):
     from rest_framework.authtoken.models import Token
 
     token = await database_sync_to_async(lambda: Token.objects.create(user=alice).key)()
-    with caplog.at_level("INFO", logger="realtime_project.realtime.consumers"):
+    with caplog.at_level("INFO", logger="realtime_project.realtime.consumers.stream"):
         communicator = DaphneCommunicator(application, f"/ws/notifications/{alice.pk}?token={token}")
         await communicator.connect()
         await communicator.disconnect()

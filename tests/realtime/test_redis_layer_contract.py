@@ -14,7 +14,7 @@ import pytest_asyncio
 import redis
 from asgiref.sync import async_to_sync
 
-from realtime_project.realtime.layers import FanOutRedisPubSubChannelLayer
+from realtime_project.realtime.layers.redis_pubsub import FanOutRedisPubSubChannelLayer
 
 pytestmark = pytest.mark.asyncio
 

@@ -1,4 +1,4 @@
-from realtime_project.realtime.stats import ConnectionRegistry, combine, online_in
+from realtime_project.realtime.cluster.registry import ConnectionRegistry, combine, online_in
 
 
 def process(*opened):

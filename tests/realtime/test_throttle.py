@@ -4,8 +4,8 @@ import time
 import pytest
 import pytest_asyncio
 
-from realtime_project.realtime import serverloop
-from realtime_project.realtime.throttle import Throttle
+from realtime_project.realtime.events.coalescing import Throttle
+from realtime_project.realtime.middleware import serverloop
 
 
 class Calls:

@@ -8,13 +8,13 @@ from autobahn.websocket.protocol import PayloadExceededError
 from autobahn.websocket.types import ConnectionRequest
 from twisted.internet.testing import StringTransport
 
+from realtime_project.realtime.middleware.serverloop import ServerLoopMiddleware
 from realtime_project.realtime.server.websocket import (
     HANDSHAKE_LEFTOVERS,
     NO_QUEUED_SENDS,
     RealtimeWebSocketFactory,
     RealtimeWebSocketProtocol,
 )
-from realtime_project.realtime.serverloop import ServerLoopMiddleware
 from trending.scheduler import PeriodicRecompute, PeriodicRecomputeApp
 
 

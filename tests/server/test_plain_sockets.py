@@ -8,7 +8,7 @@ import pytest
 from prometheus_client import REGISTRY
 from twisted.python.failure import Failure
 
-from realtime_project.realtime import delivery
+from realtime_project.realtime.layers import delivery
 from realtime_project.realtime.server.direct import unwatch, watch_plain
 from realtime_project.realtime.server.websocket import RealtimeWebSocketProtocol
 from tests.realtime import test_delivery

@@ -148,15 +148,15 @@ UPSTREAM = {
     ),
     "channels.layers:InMemoryChannelLayer": (
         "aa69668efe7fe2dd",
-        "layers.FanOutInMemoryChannelLayer overrides its send, receive and expiry",
+        "layers/inmemory.py FanOutInMemoryChannelLayer overrides its send, receive and expiry",
     ),
     "channels_redis.pubsub:RedisSingleShardConnection": (
         "2bae23cd891e94d1",
-        "layers._OnePassShard overrides its receiving loop",
+        "layers/redis_pubsub.py _OnePassShard overrides its receiving loop",
     ),
     "channels_redis.pubsub:RedisPubSubLoopLayer": (
         "eb21fee33c3e3c2c",
-        "layers._OnePassLoopLayer overrides its channels, send and receive",
+        "layers/redis_pubsub.py _OnePassLoopLayer overrides its channels, send and receive",
     ),
     "channels_redis.pubsub:RedisPubSubChannelLayer._get_layer": (
         "1862b87a25ac72b2",
@@ -164,7 +164,7 @@ UPSTREAM = {
     ),
     "redis.asyncio.client:Redis.pubsub": (
         "604e8d4bfea773d4",
-        "layers._OnePassShard builds its WatchedPubSub with the arguments it passes",
+        "layers/redis_pubsub.py _OnePassShard builds its WatchedPubSub with the arguments it passes",
     ),
     "redis.asyncio.client:PubSub.on_connect": (
         "4f91994e4caeecb7",
@@ -172,7 +172,7 @@ UPSTREAM = {
     ),
     "redis.asyncio.client:PubSub.get_message": (
         "bf92023c2c452e85",
-        "layers._OnePassShard's receiving loop calls it",
+        "layers/redis_pubsub.py _OnePassShard's receiving loop calls it",
     ),
 }
 

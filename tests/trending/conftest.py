@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from engagement.models import Engagement
 from feed.models import Tweet
 from feed.parsing import tweet_topics
-from realtime_project.realtime import broadcast
+from realtime_project.realtime.events import broadcast
 
 # A fixed "now", 30 s into a minute bucket.
 NOW = datetime(2026, 3, 2, 12, 0, 30, tzinfo=UTC)

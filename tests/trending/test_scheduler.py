@@ -165,10 +165,10 @@ def test_importing_the_asgi_application_starts_nothing():
 @pytest.mark.django_db(transaction=True)
 async def test_only_the_lease_holder_recomputes(quick, settings, redis_server, monkeypatch):
     # Two server processes share Redis: the second one's lease is taken.
-    from realtime_project.realtime import cluster, lease
+    from realtime_project.realtime.cluster import connection, lease
 
     settings.REDIS_URL = redis_server
-    monkeypatch.setattr(cluster, "_async_clients", {})
+    monkeypatch.setattr(connection, "_async_clients", {})
     holder = lease.Lease("trending-recompute", ttl_seconds=30, holder="another-process")
     assert await holder.hold()
     scheduler = PeriodicRecompute()

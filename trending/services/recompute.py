@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from django.db import connections, router, transaction
 from django.utils import timezone
 
-from realtime_project.realtime.broadcast import broadcast_trending_update
+from realtime_project.realtime.events.broadcast import broadcast_trending_update
 
 from .. import conf, groups, ranking, selectors
 from ..models import Topic, TopicBucket, TopicSpelling, TrendingSnapshot

@@ -17,8 +17,8 @@ unless the peer is a trusted proxy, and never what a client wrote itself.
 from daphne.access import AccessLogGenerator
 from twisted.internet.address import IPv4Address, IPv6Address
 
-from ..client_address import resolve_client
-from ..log_redaction import redact
+from ..middleware.client_address import resolve_client
+from ..ops.log_redaction import redact
 
 
 def request_client(request) -> tuple[str, int] | None:

@@ -28,7 +28,7 @@ import logging
 from daphne.http_protocol import HTTPFactory, WebRequest
 from twisted.web import http
 
-from ..metrics import CLIENTS_DROPPED
+from ..ops.metrics import CLIENTS_DROPPED
 from .access_log import forwarded_client_request, request_client
 
 logger = logging.getLogger(__name__)

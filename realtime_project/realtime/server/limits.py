@@ -36,7 +36,7 @@ applies these is websocket.RealtimeWebSocketProtocol.
 import logging
 import socket
 
-from ..metrics import CLIENTS_DROPPED
+from ..ops.metrics import CLIENTS_DROPPED
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 
-from .serverloop import server_loop
+from ..middleware.serverloop import server_loop
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
-from .client_address import in_networks, networks_of
+from ..middleware.client_address import in_networks, networks_of
 
 CONNECTIONS_OPEN = Gauge(
     "realtime_connections_open", "WebSocket connections open in this process", ["stream"]
@@ -71,7 +71,7 @@ LAYER_RECONNECTS = Counter(
 
 
 def may_read_metrics(request) -> bool:
-    """Whether the client (REMOTE_ADDR, realtime/client_address.py) is in
+    """Whether the client (REMOTE_ADDR, realtime/middleware/client_address.py) is in
     REALTIME_METRICS_ALLOWED_NETWORKS, or sends REALTIME_METRICS_TOKEN as a
     bearer token.
 

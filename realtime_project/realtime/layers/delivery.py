@@ -5,7 +5,7 @@ receiving channel; each consumer's task then wakes, is dispatched, and hands
 the text to Daphne, which frames it and has Twisted write it. Measured
 (bench/fanout.py, docs/PERFORMANCE.md), that costs a few hundred
 microseconds of CPU per receiver: a broadcast to 5,000 watchers took
-seconds. Here the channel layers (layers.py), on receiving a `stream.event`
+seconds. Here the channel layers (inmemory.py, redis_pubsub.py), on receiving a `stream.event`
 for a group, write it straight to each local consumer's socket, in one
 pass: the frame is built once (autobahn's prepared message) and written to
 every socket.
@@ -26,8 +26,8 @@ import asyncio
 import time
 from collections.abc import Iterable
 
-from .metrics import BROADCAST_LATENCY, FANOUT_WRITE_SECONDS, count_delivered
-from .server.direct import prepared_frame, send_prepared_now, watch_plain
+from ..ops.metrics import BROADCAST_LATENCY, FANOUT_WRITE_SECONDS, count_delivered
+from ..server.direct import prepared_frame, send_prepared_now, watch_plain
 
 STREAM_EVENT = "stream.event"
 

@@ -21,9 +21,9 @@ import time
 
 from django.conf import settings
 
+from ..ops.metrics import HANDSHAKES_REFUSED, WEBSOCKETS_MAX
+from ..rate_limit import RateLimit
 from .client_address import scope_client
-from .limits import RateLimit
-from .metrics import HANDSHAKES_REFUSED, WEBSOCKETS_MAX
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ resume would start after it.
 channels-redis 4.3 takes an `on_reconnect` argument but never calls it, so
 the hook is redis-py's own: `PubSub.on_connect` runs on every reconnection of
 a pub/sub connection (not on the first connection). The layer's shards
-subscribe through `WatchedPubSub` (layers._OnePassShard); after it has
+subscribe through `WatchedPubSub` (redis_pubsub._OnePassShard); after it has
 restored the subscriptions, every open stream catches up (its `catch_up`).
 
 This module knows the open streams only through delivery.tracked(): the
@@ -24,8 +24,8 @@ import logging
 
 from redis.asyncio.client import PubSub
 
+from ..ops.metrics import LAYER_RECONNECTS
 from . import delivery
-from .metrics import LAYER_RECONNECTS
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import logging
 import redis
 from django.conf import settings
 
-from . import cluster
+from .connection import PROCESS_ID, async_client
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ class Lease:
     def __init__(self, name: str, *, ttl_seconds: float, holder: str | None = None) -> None:
         self.key = f"realtime:lease:{name}"
         self.ttl_ms = int(ttl_seconds * 1000)
-        self.holder = holder or cluster.PROCESS_ID
+        self.holder = holder or PROCESS_ID
 
     async def hold(self) -> bool:
         """Take or renew the lease; return whether this process holds it now.
@@ -39,7 +39,7 @@ class Lease:
         if not settings.REDIS_URL:
             return True
         try:
-            client = cluster._async_client()
+            client = async_client()
             return bool(await client.eval(_ACQUIRE_OR_RENEW, 1, self.key, self.holder, self.ttl_ms))
         except redis.RedisError as error:
             logger.warning("lease %s: Redis unreachable (%s)", self.key, error)

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http.cookie import parse_cookie
 
-from . import credentials
-from .stream_database import database_sync_to_async
+from .. import credentials
+from ..stream_database import database_sync_to_async
 
 
 def query_param(scope, name: str) -> str | None:
@@ -34,7 +34,7 @@ NOBODY = (AnonymousUser(), None)
 
 @database_sync_to_async
 def user_for_ticket(key: str):
-    from .tickets import ticket_redeem
+    from ..tickets import ticket_redeem
 
     user = ticket_redeem(key=key[:64])
     return (user, None) if user is not None else NOBODY

@@ -12,8 +12,6 @@ import functools
 import json
 import logging
 import time
-from dataclasses import dataclass, field
-from enum import IntEnum
 
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
@@ -21,51 +19,26 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from . import credentials, delivery, envelope
-from .auth import query_param
-from .cluster import publish_now
-from .inbox import Inbox, wait_for_any
-from .limits import RateLimit
-from .metrics import (
+from .. import credentials, protocol
+from ..cluster.presence import publish_now
+from ..cluster.registry import registry
+from ..events.replay import Replay
+from ..inbox import Inbox, wait_for_any
+from ..layers import delivery
+from ..middleware.auth import query_param
+from ..ops.metrics import (
     BROADCAST_LATENCY,
     CLIENTS_DROPPED,
     CONNECTIONS_OPEN,
     CONNECTIONS_REFUSED,
     count_delivered,
 )
-from .server.direct import send_text_now
-from .server.extension import socket_of
-from .stats import registry
+from ..rate_limit import RateLimit
+from ..server.direct import send_text_now
+from ..server.extension import socket_of
+from .access import AccessDenied, CloseCode
 
 logger = logging.getLogger(__name__)
-
-
-class CloseCode(IntEnum):
-    NOT_AUTHENTICATED = 4401
-    FORBIDDEN = 4403
-    NOT_FOUND = 4404
-    TOO_MANY = 4429
-    TOO_BIG = 1009
-
-
-class AccessDenied(Exception):
-    """Raised by `authorize` to close the connection with `code`."""
-
-    def __init__(self, code: CloseCode, reason: str):
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-
-
-@dataclass
-class Replay:
-    """What a resuming client missed: frames to send, oldest first."""
-
-    frames: list[tuple[str, dict]] = field(default_factory=list)
-    # Ids of the rows sent, so live messages carrying them are not sent twice.
-    ids: frozenset[str] = frozenset()
-    # More were missed than the replay limit: the client should reload.
-    truncated: bool = False
 
 
 class StreamConsumer(AsyncWebsocketConsumer):
@@ -388,13 +361,13 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return None
         frame = json.loads(event["text"])
         data = self.without_replayed(frame["data"], self.replayed_ids)
-        return envelope.encode(frame["type"], data) if data else None
+        return protocol.encode(frame["type"], data) if data else None
 
     async def send_message(self, kind: str, data: dict) -> None:
-        await self.send(text_data=envelope.encode(kind, data))
+        await self.send(text_data=protocol.encode(kind, data))
 
     async def send_error(self, code: str, message: str) -> None:
-        await self.send(text_data=envelope.error_frame(code, message))
+        await self.send(text_data=protocol.error_frame(code, message))
 
     # --- Client -> server -------------------------------------------------
 
@@ -414,7 +387,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await self.send_error("unsupported_frame", "send JSON text frames, not binary")
             return
         if text_data.strip() == "ping":
-            await self.send_message(envelope.PONG, {})
+            await self.send_message(protocol.PONG, {})
             return
         try:
             message = json.loads(text_data)
@@ -428,7 +401,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return
         kind = message["type"]
         if kind == "ping":
-            await self.send_message(envelope.PONG, {})
+            await self.send_message(protocol.PONG, {})
             return
         handler_name = self.client_messages.get(kind)
         if handler_name is None:

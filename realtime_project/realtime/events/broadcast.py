@@ -11,17 +11,15 @@ not fail because a socket could not be told.
 """
 
 import logging
-import threading
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from . import envelope
-from .metrics import CHANNEL_LAYER_ERRORS
+from .. import protocol
+from ..ops.metrics import CHANNEL_LAYER_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +37,7 @@ def stream_message(
     message carries, so a resuming consumer can drop what its replay sent
     without decoding the text.
     """
-    message = {"type": STREAM_EVENT, "kind": kind, "text": envelope.encode(kind, data)}
+    message = {"type": STREAM_EVENT, "kind": kind, "text": protocol.encode(kind, data)}
     if exclude_channel:
         message["exclude"] = exclude_channel
     if ids:
@@ -52,7 +50,7 @@ async def _group_send_all(groups: list[str], message: dict) -> None:
     # Stamped when it leaves, for the broadcast latency metric.
     message["sent_at"] = time.time()
     if len(groups) > 1 and hasattr(layer, "group_send_many"):
-        await layer.group_send_many(groups, message)  # one round trip (layers.py)
+        await layer.group_send_many(groups, message)  # one round trip (layers/redis_pubsub.py)
         return
     for group in groups:
         await layer.group_send(group, message)
@@ -65,38 +63,6 @@ def send_to_groups(groups: list[str], message: dict) -> None:
     except Exception:
         CHANNEL_LAYER_ERRORS.inc()
         logger.exception("broadcast to %d group(s) failed (first: %s)", len(groups), groups[:1])
-
-
-# Held from the start of a transaction that creates streamed rows until its
-# broadcasts have left (see atomic_in_commit_order).
-_commit_order = threading.Lock()
-
-
-@contextmanager
-def atomic_in_commit_order(using: str | None = None) -> Iterator[None]:
-    """A transaction whose broadcasts leave in the order of its rows' ids.
-
-    Each request runs in a thread of its own, and their on-commit broadcasts
-    race: without this, a stream could get tweet 44 before tweet 43, and a
-    client that disconnects in between resumes with `since=44` and never
-    sees 43. Services that create rows a stream carries by id (tweets,
-    notifications) write through this: one such transaction per process at
-    a time, from before its first write until its broadcasts are sent. (On
-    SQLite writes are serialized anyway; across processes on PostgreSQL ids
-    are not commit-ordered and this does not order them, see
-    docs/RELIABILITY.md.)
-
-    Nested in an open transaction it is a plain savepoint: taking the lock
-    after writing could deadlock with a thread holding it that waits for
-    our database lock, and the outermost block sends the broadcasts anyway.
-    """
-    if transaction.get_connection(using).in_atomic_block:
-        with transaction.atomic(using=using):
-            yield
-        return
-    with _commit_order, transaction.atomic(using=using):
-        # The on-commit hooks run as atomic() exits: still under the lock.
-        yield
 
 
 def broadcast_on_commit(
@@ -134,7 +100,7 @@ def broadcast_notification(*, group: str, notification: dict) -> None:
     """Send one `notification` to `group` once the transaction commits."""
     broadcast_on_commit(
         groups=[group],
-        kind=envelope.NOTIFICATION,
+        kind=protocol.NOTIFICATION,
         data=notification,
         ids=[notification["notification_id"]],
     )
@@ -142,14 +108,14 @@ def broadcast_notification(*, group: str, notification: dict) -> None:
 
 def broadcast_trending_update(*, group: str, topics: list[dict]) -> None:
     """Send the `trending` list to `group` once the transaction commits."""
-    broadcast_on_commit(groups=[group], kind=envelope.TRENDING, data=trending_data(topics))
+    broadcast_on_commit(groups=[group], kind=protocol.TRENDING, data=trending_data(topics))
 
 
 def broadcast_feed_update(*, groups: Iterable[str], tweets: list[dict]) -> None:
     """Send new `tweets` as one `feed_update` to each of `groups` after commit."""
     broadcast_on_commit(
         groups=groups,
-        kind=envelope.FEED_UPDATE,
+        kind=protocol.FEED_UPDATE,
         data=feed_data(tweets),
         ids=[tweet["tweet_id"] for tweet in tweets],
     )
@@ -157,7 +123,7 @@ def broadcast_feed_update(*, groups: Iterable[str], tweets: list[dict]) -> None:
 
 def broadcast_engagement_update(*, group: str, engagement: dict) -> None:
     """Send a tweet's counters (`{"tweet_id", "engagement"}`) to `group` after commit."""
-    broadcast_on_commit(groups=[group], kind=envelope.ENGAGEMENT_UPDATE, data=engagement)
+    broadcast_on_commit(groups=[group], kind=protocol.ENGAGEMENT_UPDATE, data=engagement)
 
 
 def trending_data(topics: list[dict]) -> dict:

@@ -7,7 +7,7 @@ from channels.layers import get_channel_layer
 from django.db import connection
 from django.http import JsonResponse
 
-from .stream_database import database_sync_to_async
+from ..stream_database import database_sync_to_async
 
 logger = logging.getLogger(__name__)
 

@@ -1,11 +1,9 @@
 """Who is connected to which stream: counted per process, combined over all
-processes that share the channel layer (see cluster.py), behind GET /ws/stats.
+processes that share the channel layer (presence.py), behind GET /ws/stats (ops/stats.py).
 """
 
 import threading
 from collections import Counter, defaultdict
-
-from django.http import JsonResponse
 
 
 class ConnectionRegistry:
@@ -64,7 +62,7 @@ class ConnectionRegistry:
         return self._sockets_by_user.get(user_id, 0)
 
     def export(self) -> dict:
-        """This process's counts as JSON-safe data (what cluster.py publishes)."""
+        """This process's counts as JSON-safe data (what presence.py publishes)."""
         with self._lock:
             return self._export()
 
@@ -122,12 +120,3 @@ def _decrement(counter: Counter, key) -> None:
 
 
 registry = ConnectionRegistry()
-
-
-async def stats_view(request):
-    """GET /ws/stats: the connection counts of every server process, as JSON."""
-    from .cluster import cluster_exports
-
-    if request.method != "GET":
-        return JsonResponse({"detail": "Method not allowed."}, status=405)
-    return JsonResponse(combine(await cluster_exports()))

@@ -12,20 +12,16 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import socket
 import time
-import uuid
 
 import redis
-import redis.asyncio as aioredis
 from django.conf import settings
 
-from .stats import online_in, registry
+from .connection import PROCESS_ID, async_client, sync_client
+from .registry import online_in, registry
 
 logger = logging.getLogger(__name__)
 
-PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 KEY_PREFIX = "realtime:process:"
 INDEX_KEY = "realtime:processes"
 # A dead process's counts vanish after this (PROTOCOL.md allows 60 s).
@@ -35,26 +31,6 @@ REFRESH_SECONDS = 5
 CHANGE_POLL_SECONDS = 0.1
 # The longest a handshake waits for its connection to be published.
 PUBLISH_WAIT_SECONDS = 3.0
-
-_async_clients: dict[int, aioredis.Redis] = {}
-_sync_client: redis.Redis | None = None
-
-
-def _async_client() -> aioredis.Redis:
-    # redis.asyncio connections belong to the loop that made them.
-    loop_id = id(asyncio.get_running_loop())
-    if loop_id not in _async_clients:
-        _async_clients[loop_id] = aioredis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=3, socket_connect_timeout=3
-        )
-    return _async_clients[loop_id]
-
-
-def _client() -> redis.Redis:
-    global _sync_client
-    if _sync_client is None:
-        _sync_client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=3, socket_connect_timeout=3)
-    return _sync_client
 
 
 def _decode(values) -> list[dict]:
@@ -67,7 +43,7 @@ async def cluster_exports() -> list[dict]:
     if not settings.REDIS_URL:
         return [own]
     try:
-        client = _async_client()
+        client = async_client()
         ids = await client.zrangebyscore(INDEX_KEY, time.time() - PROCESS_TTL_SECONDS, "+inf")
         others = [i.decode() for i in ids if i.decode() != PROCESS_ID]
         values = await client.mget([KEY_PREFIX + i for i in others]) if others else []
@@ -87,7 +63,7 @@ def users_online(*, stream: str) -> set[int] | None:
     if not settings.REDIS_URL:
         return online_in([own], stream)
     try:
-        client = _client()
+        client = sync_client()
         ids = client.zrangebyscore(INDEX_KEY, time.time() - PROCESS_TTL_SECONDS, "+inf")
         others = [i.decode() for i in ids if i.decode() != PROCESS_ID]
         values = client.mget([KEY_PREFIX + i for i in others]) if others else []
@@ -154,7 +130,7 @@ async def publish_now() -> None:
 
 async def publish() -> None:
     """Publish this process's counts (and that it is alive)."""
-    client = _async_client()
+    client = async_client()
     now = time.time()
     async with client.pipeline(transaction=False) as pipe:
         pipe.set(KEY_PREFIX + PROCESS_ID, json.dumps(registry.export()), ex=PROCESS_TTL_SECONDS)
