@@ -1,7 +1,10 @@
-"""Payloads of the engagement stream: model -> JSON-safe dict."""
+"""The engagement stream's messages: payloads (model -> JSON-safe dict)
+and their broadcast."""
 
 from feed.models import Tweet
 from feed.serializers import EngagementCountsSerializer, display_name
+from realtime_project.realtime import protocol
+from realtime_project.realtime.events.broadcast import broadcast_on_commit
 
 
 def engagement_payload(tweet: Tweet) -> dict:
@@ -16,3 +19,8 @@ def typing_payload(*, tweet_id, user, is_typing: bool) -> dict:
         "user_name": display_name(user),
         "is_typing": is_typing,
     }
+
+
+def broadcast_engagement_update(*, group: str, engagement: dict) -> None:
+    """Send a tweet's counters (`{"tweet_id", "engagement"}`) to `group` after commit."""
+    broadcast_on_commit(groups=[group], kind=protocol.ENGAGEMENT_UPDATE, data=engagement)

@@ -9,7 +9,7 @@ from django.db.models.functions import Greatest
 
 from feed.models import Tweet
 from realtime_project.realtime import protocol
-from realtime_project.realtime.events.broadcast import broadcast_engagement_update, broadcast_now
+from realtime_project.realtime.events.broadcast import broadcast_now
 from realtime_project.realtime.events.coalescing import Throttle
 from realtime_project.realtime.events.ordering import atomic_in_commit_order
 from realtime_project.realtime.rate_limit import RateLimit
@@ -89,7 +89,7 @@ def engagement_send_current(*, tweet_id: int) -> None:
     """Send the tweet's committed counters to its watchers now."""
     data = selectors.tweet_engagement(tweet_id=tweet_id)
     if data is not None:
-        broadcast_engagement_update(group=groups.tweet_watchers(tweet_id), engagement=data)
+        events.broadcast_engagement_update(group=groups.tweet_watchers(tweet_id), engagement=data)
 
 
 # --- Typing ---------------------------------------------------------------

@@ -1,8 +1,7 @@
 from realtime_project.realtime.consumers import StreamConsumer
-from realtime_project.realtime.events.broadcast import feed_data
 from realtime_project.realtime.stream_database import database_sync_to_async
 
-from . import groups, selectors
+from . import events, groups, selectors
 
 
 class FeedConsumer(StreamConsumer):
@@ -23,4 +22,4 @@ class FeedConsumer(StreamConsumer):
 
     def without_replayed(self, data, replayed):
         tweets = [tweet for tweet in data["tweets"] if tweet["tweet_id"] not in replayed]
-        return feed_data(tweets) if tweets else None
+        return events.feed_data(tweets) if tweets else None

@@ -1,4 +1,10 @@
-"""Payloads of the feed stream: model -> JSON-safe dict."""
+"""The feed stream's messages: payloads (model -> JSON-safe dict) and their
+broadcast."""
+
+from collections.abc import Iterable
+
+from realtime_project.realtime import protocol
+from realtime_project.realtime.events.broadcast import broadcast_on_commit
 
 from .models import Tweet
 from .serializers import TweetSerializer
@@ -15,3 +21,18 @@ def tweet_payloads(tweets: list[Tweet]) -> list[dict]:
     500-tweet replay cost a tenth of a second in the consumers' one database
     thread, and held every other handshake behind it)."""
     return TweetSerializer(tweets, many=True).data
+
+
+def feed_data(tweets: list[dict]) -> dict:
+    """The `data` of a `feed_update` message for `tweets`."""
+    return {"tweets": tweets, "count": len(tweets)}
+
+
+def broadcast_feed_update(*, groups: Iterable[str], tweets: list[dict]) -> None:
+    """Send new `tweets` as one `feed_update` to each of `groups` after commit."""
+    broadcast_on_commit(
+        groups=groups,
+        kind=protocol.FEED_UPDATE,
+        data=feed_data(tweets),
+        ids=[tweet["tweet_id"] for tweet in tweets],
+    )

@@ -5,7 +5,6 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, FilteredRelation, OuterRef, Q, QuerySet
 
 from realtime_project.realtime import protocol
-from realtime_project.realtime.events.broadcast import feed_data
 from realtime_project.realtime.events.replay import Replay
 
 from . import events
@@ -92,7 +91,7 @@ def feed_replay(*, user, since: int) -> Replay:
         return Replay()
     tweets = events.tweet_payloads(missed)
     return Replay(
-        frames=[(protocol.FEED_UPDATE, feed_data(tweets))],
+        frames=[(protocol.FEED_UPDATE, events.feed_data(tweets))],
         ids=frozenset(tweet["tweet_id"] for tweet in tweets),
         truncated=truncated,
     )

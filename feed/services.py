@@ -5,7 +5,6 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from realtime_project.realtime.cluster.presence import users_online
-from realtime_project.realtime.events.broadcast import broadcast_feed_update
 from realtime_project.realtime.events.ordering import atomic_in_commit_order
 from realtime_project.visible_text import visible_text
 
@@ -78,7 +77,7 @@ def _send_to_online_followers(*, author_id: int, payload: dict) -> None:
     follower_ids = selectors.follower_ids(user_id=author_id, among=online)
     if follower_ids:
         # Outside any transaction now: this sends at once.
-        broadcast_feed_update(
+        events.broadcast_feed_update(
             groups=[groups.user_feed(user_id) for user_id in follower_ids],
             tweets=[payload],
         )

@@ -1,4 +1,8 @@
-"""Payloads of the notifications stream: model -> JSON-safe dict."""
+"""The notifications stream's messages: payloads (model -> JSON-safe dict)
+and their broadcast."""
+
+from realtime_project.realtime import protocol
+from realtime_project.realtime.events.broadcast import broadcast_on_commit
 
 from .models import Notification
 from .serializers import NotificationSerializer
@@ -12,3 +16,13 @@ def notification_payload(notification: Notification) -> dict:
 def notification_payloads(notifications: list[Notification]) -> list[dict]:
     """`notification_payload` of many at once: one serializer for all."""
     return NotificationSerializer(notifications, many=True).data
+
+
+def broadcast_notification(*, group: str, notification: dict) -> None:
+    """Send one `notification` to `group` once the transaction commits."""
+    broadcast_on_commit(
+        groups=[group],
+        kind=protocol.NOTIFICATION,
+        data=notification,
+        ids=[notification["notification_id"]],
+    )

@@ -6,7 +6,6 @@ from django.db.models import Q
 from engagement.models import Engagement
 from feed.models import Follow, Tweet
 from feed.parsing import mentioned_usernames
-from realtime_project.realtime.events.broadcast import broadcast_notification
 from realtime_project.realtime.events.ordering import atomic_in_commit_order
 
 from . import events, groups
@@ -41,7 +40,7 @@ def notification_create(*, recipient, actor, kind: str, tweet: Tweet | None = No
 
 def notification_announce(*, notification: Notification) -> None:
     """Send a saved notification to its recipient's open connections after commit."""
-    broadcast_notification(
+    events.broadcast_notification(
         group=groups.user_notifications(notification.recipient_id),
         notification=events.notification_payload(notification),
     )

@@ -4,8 +4,7 @@ from collections import defaultdict
 
 from django.db.models import Q, Sum
 
-from realtime_project.realtime.events.broadcast import trending_data
-
+from .events import trending_data
 from .models import Topic, TopicBucket, TopicSpelling, TrendingSnapshot
 from .ranking import TopicTally, most_used_spelling
 from .windows import Windows

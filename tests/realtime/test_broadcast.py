@@ -33,7 +33,9 @@ def test_failed_send_is_logged_and_never_raised(monkeypatch, caplog):
 @pytest.mark.django_db
 def test_message_is_encoded_once_for_all_groups(broadcasts):
     with broadcasts.committing():
-        broadcast.broadcast_feed_update(groups=["feed.user.1", "feed.user.2"], tweets=[{"tweet_id": "9"}])
+        broadcast.broadcast_on_commit(
+            groups=["feed.user.1", "feed.user.2"], kind="feed_update", data={"tweets": [{"tweet_id": "9"}]}
+        )
     [(_, first), (_, second)] = broadcasts.sent
     assert first == second
-    assert first["data"] == {"tweets": [{"tweet_id": "9"}], "count": 1}
+    assert first["data"] == {"tweets": [{"tweet_id": "9"}]}

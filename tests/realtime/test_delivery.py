@@ -1,10 +1,10 @@
 """delivery.py's routing: which receivers of a group message are written to
 at once, and which are left for their queue.
 
-The receivers here are stand-ins exposing what delivery.py reads of a
-consumer (channel_name, backlog, is_open, replayed_ids, socket,
-deliver_now); their socket is a Daphne-like protocol over a transport that
-records what is written. Writing to real sockets runs against live Daphne
+The consumers here are stand-ins that register with delivery.py as a
+StreamConsumer does (track, ready, handled, forget), with their own path
+for a message (`deliver_now`); their socket is a Daphne-like protocol over
+a transport that records what is written. Writing to real sockets runs against live Daphne
 processes in tests/e2e (test_slow_client, test_soak) and in
 test_direct_writes.py.
 """
@@ -43,16 +43,18 @@ class Socket:
 
 
 class Receiver:
-    def __init__(self, name: str):
+    def __init__(self, name: str, replayed: frozenset[str] = frozenset()):
         self.channel_name = name
-        self.backlog = 0
-        self.is_open = True
-        self.replayed_ids: frozenset[str] = frozenset()
+        self.replayed_ids = replayed
         self.socket = Socket()
         self.handled: list[str] = []  # what went through the consumer's own path
+        self.receiver: delivery.Receiver | None = None
 
     def deliver_now(self, event, frames) -> bool:
         self.handled.append(event["text"])
+        return True
+
+    async def catch_up(self) -> bool:
         return True
 
     @property
@@ -67,24 +69,28 @@ def registered():
     ready); forget them all at the end."""
     made: list = []
 
-    def register(receiver, *, ready: bool = True):
-        delivery.track(receiver)
+    def register(consumer, *, ready: bool = True):
+        consumer.receiver = delivery.track(
+            consumer.channel_name, write=consumer.deliver_now, catch_up=consumer.catch_up
+        )
         if ready:
-            delivery.ready(receiver)
-        made.append(receiver)
-        return receiver
+            delivery.ready(consumer.receiver, consumer.socket, replayed=bool(consumer.replayed_ids))
+        made.append(consumer)
+        return consumer
 
     try:
         yield register
     finally:
-        for receiver in made:
-            delivery.forget(receiver)
+        for consumer in made:
+            delivery.forget(consumer.receiver)
 
 
 @pytest.fixture
 def receivers():
     with registered() as register:
-        yield lambda name, *, ready=True: register(Receiver(name), ready=ready)
+        yield lambda name, *, ready=True, replayed=frozenset(): register(
+            Receiver(name, replayed), ready=ready
+        )
 
 
 async def test_ready_receivers_are_written_at_once_and_the_rest_left_to_queue(receivers):
@@ -105,7 +111,7 @@ async def test_a_receiver_with_queued_messages_gets_the_next_ones_queued_too(rec
     assert delivery.deliver(["a"], EVENT) == ["a"]
     assert receiver.written == []
 
-    receiver.backlog -= 1  # the consumer handled its queued message
+    delivery.handled(receiver.receiver)  # the consumer handled its queued message
     assert delivery.deliver(["a"], EVENT) == []
     assert receiver.written == [EVENT["text"]]
 
@@ -132,7 +138,7 @@ async def test_nothing_is_written_from_another_event_loop(receivers):
 
 async def test_forgotten_receivers_are_not_written_to(receivers):
     receiver = receivers("a")
-    delivery.forget(receiver)
+    delivery.forget(receiver.receiver)
 
     assert delivery.deliver(["a"], EVENT) == ["a"]
     assert receiver.written == []
@@ -144,8 +150,7 @@ async def _deliver(channels):
 
 async def test_a_message_of_rows_goes_through_the_consumer_when_its_replay_sent_rows(receivers):
     # The consumer drops the rows its replay already sent (consumer.outgoing_text).
-    fresh, resumed = receivers("a"), receivers("b")
-    resumed.replayed_ids = frozenset({"7"})
+    fresh, resumed = receivers("a"), receivers("b", replayed=frozenset({"7"}))
 
     assert delivery.deliver(["a", "b"], {**EVENT, "ids": ["7"]}) == []
 
@@ -153,17 +158,26 @@ async def test_a_message_of_rows_goes_through_the_consumer_when_its_replay_sent_
     assert resumed.handled == [EVENT["text"]]
 
 
-async def test_the_excluded_sender_and_a_closed_consumer_go_through_the_consumer(receivers):
-    # The consumer's own path leaves out the sender of a typing indicator
-    # and writes nothing once it is closed.
-    typist, closed, watcher = receivers("a"), receivers("b"), receivers("c")
-    closed.is_open = False
+async def test_the_excluded_sender_goes_through_its_consumer(receivers):
+    # The consumer's own path leaves out the sender of a typing indicator.
+    typist, watcher = receivers("a"), receivers("c")
 
-    delivery.deliver(["a", "b", "c"], {**EVENT, "exclude": "a"})
+    delivery.deliver(["a", "c"], {**EVENT, "exclude": "a"})
 
     assert typist.handled == [EVENT["text"]] and typist.socket.transport.frames == []
-    assert closed.handled == [EVENT["text"]] and closed.socket.transport.frames == []
     assert watcher.written == [EVENT["text"]] and watcher.handled == []
+
+
+async def test_a_receiver_tracked_again_on_its_channel_is_not_forgotten_by_the_old_handle(receivers):
+    # forget() of a handle that is no longer the channel's must not drop
+    # the one that replaced it.
+    first = receivers("a")
+    second = receivers("a")
+
+    delivery.forget(first.receiver)
+    delivery.deliver(["a"], EVENT)
+
+    assert second.written == [EVENT["text"]]
 
 
 async def test_a_broadcast_is_framed_once_for_all_its_receivers(receivers):
@@ -175,12 +189,9 @@ async def test_a_broadcast_is_framed_once_for_all_its_receivers(receivers):
 
 
 @pytest.mark.parametrize("exclude", [None, "c", "other"])
-@pytest.mark.parametrize("is_open", [True, False])
 @pytest.mark.parametrize("replayed", [frozenset(), frozenset({"7"})])
 @pytest.mark.parametrize("ids", [None, ["7"], ["7", "8"], ["8"]])
-async def test_what_a_consumer_is_sent_in_one_pass_is_what_it_would_send_itself(
-    exclude, is_open, replayed, ids
-):
+async def test_what_a_consumer_is_sent_in_one_pass_is_what_it_would_send_itself(exclude, replayed, ids):
     # delivery.deliver decides inline who takes the text as it is; a real
     # consumer's outgoing_text is the reference.
     from realtime_project.realtime import protocol
@@ -188,7 +199,7 @@ async def test_what_a_consumer_is_sent_in_one_pass_is_what_it_would_send_itself(
 
     consumer = StreamConsumer()
     consumer.channel_name = "c"
-    consumer.is_open = is_open
+    consumer.is_open = True
     consumer.replayed_ids = replayed
     consumer.socket = Socket()
     event = {
@@ -200,12 +211,12 @@ async def test_what_a_consumer_is_sent_in_one_pass_is_what_it_would_send_itself(
         event["exclude"] = exclude
     if ids:
         event["ids"] = ids
-    delivery.track(consumer)
-    delivery.ready(consumer)
+    receiver = delivery.track("c", write=consumer.deliver_now, catch_up=consumer.catch_up)
+    delivery.ready(receiver, consumer.socket, replayed=bool(replayed))
     try:
         delivery.deliver(["c"], event)
     finally:
-        delivery.forget(consumer)
+        delivery.forget(receiver)
 
     expected = consumer.outgoing_text(event)
     sent = [frame[2:].decode() for frame in consumer.socket.transport.frames]

@@ -111,9 +111,8 @@ class Receiver(test_delivery.Receiver):
     """A consumer as delivery reads it, over a real Twisted transport."""
 
     def __init__(self, name: str, websocket, client, reactor, replayed: frozenset):
-        super().__init__(name)
+        super().__init__(name, replayed)
         self.socket, self.client, self.reactor = websocket, client, reactor
-        self.replayed_ids = replayed
 
 
 @pytest.fixture
@@ -146,7 +145,7 @@ async def test_a_consumer_with_queued_messages_is_not_plain_until_it_has_handled
 
     assert delivery.deliver(["a"], event('"queued behind"')) == ["a"]
 
-    receiver.backlog -= 1  # the consumer handled its queued message
+    delivery.handled(receiver.receiver)  # the consumer handled its queued message
     assert delivery.deliver(["a"], event('"next"')) == []
     assert "a" in delivery._plain, "plain again once its queue is empty"
     assert read_all(receiver.client, receiver.socket.transport, receiver.reactor, 8) == b'\x81\x06"next"'
@@ -189,7 +188,7 @@ async def test_a_frame_the_kernel_takes_only_part_of_is_finished_by_twisted_and_
 @pytest.mark.asyncio
 async def test_a_forgotten_consumer_is_no_longer_written_to(receivers):
     receiver = receivers("a")
-    delivery.forget(receiver)
+    delivery.forget(receiver.receiver)
 
     assert delivery.deliver(["a"], event('"late"')) == ["a"]
     assert "a" not in delivery._plain

@@ -6,9 +6,7 @@ from datetime import datetime, timedelta
 from django.db import connections, router, transaction
 from django.utils import timezone
 
-from realtime_project.realtime.events.broadcast import broadcast_trending_update
-
-from .. import conf, groups, ranking, selectors
+from .. import conf, events, groups, ranking, selectors
 from ..models import Topic, TopicBucket, TopicSpelling, TrendingSnapshot
 from ..windows import BLOCK_BUCKETS, bucket_start, bucket_time, windows_at
 
@@ -82,7 +80,7 @@ def trending_refresh(
             broadcast_at=now if due else None,
         )
         if due:
-            broadcast_trending_update(group=groups.everyone(), topics=topics)
+            events.broadcast_trending_update(group=groups.everyone(), topics=topics)
         pruned = trending_prune(
             now=now,
             keep=timedelta(minutes=2 * window_minutes),

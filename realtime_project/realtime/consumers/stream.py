@@ -62,9 +62,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.replayed_ids: frozenset[str] = frozenset()
         self.inbound = RateLimit(settings.REALTIME_MESSAGES_PER_SECOND, settings.REALTIME_MESSAGES_BURST)
         self.rate_strikes = 0
-        # Channel-layer messages queued for this consumer and not yet handled
-        # (delivery.py writes directly only when there are none).
-        self.backlog = 0
+        # This consumer's handle in delivery.py, which writes broadcasts to
+        # its socket directly while nothing is queued for it.
+        self.receiver: delivery.Receiver | None = None
         self.socket = None
 
     # --- What subclasses provide ----------------------------------------
@@ -134,7 +134,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return
         # Counted before joining: from the first group_add on, what the layer
         # queues for us must be sent before anything it could write directly.
-        delivery.track(self)
+        self.receiver = delivery.track(self.channel_name, write=self.deliver_now, catch_up=self.catch_up)
         for group in self.stream_groups() + self.credential_groups():
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups.append(group)
@@ -154,7 +154,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         # directly (under Daphne), after whatever was queued meanwhile.
         self.socket = socket_of(self.scope)
         if self.socket is not None:
-            delivery.ready(self)
+            delivery.ready(self.receiver, self.socket, replayed=bool(self.replayed_ids))
 
     def credential_groups(self) -> list[str]:
         # Every authenticated connection, of any stream, hears when the
@@ -275,7 +275,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
     def forget(self, code) -> None:
         """Stop counting this connection, once."""
         self.is_open = False
-        delivery.forget(self)
+        if self.receiver is not None:
+            delivery.forget(self.receiver)
         registry.closed(stream=self.stream, user_id=self.user_id)
         CONNECTIONS_OPEN.labels(stream=self.stream).dec()
         logger.info("disconnected %s %s %s code=%s", self.stream, self.scope["path"], self.who(), code)
@@ -295,8 +296,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
         try:
             await handler(message)
         finally:
-            if self.backlog and not message["type"].startswith("websocket."):
-                self.backlog -= 1  # one queued channel-layer message handled
+            if self.receiver is not None and not message["type"].startswith("websocket."):
+                delivery.handled(self.receiver)
 
     # --- Channel layer -> client ------------------------------------------
 

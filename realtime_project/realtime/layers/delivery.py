@@ -16,70 +16,107 @@ conditions for that are checked when a socket is put in the table, and
 whatever ends them takes it out. The others are checked one by one.
 
 A consumer takes messages this way only once it is *ready* (its connect(),
-replay and snapshot are sent) and while nothing of its own is queued (its
-`backlog`): a message queued earlier is still sent first, so a stream's
+replay and snapshot are sent) and while nothing of its own is queued
+(`Receiver.queued`): a message queued earlier is still sent first, so a stream's
 order is the order of the layer's sends, as before. Under another ASGI
 server than Daphne nothing is ready, and everything goes through the queue.
 """
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from ..ops.metrics import BROADCAST_LATENCY, FANOUT_WRITE_SECONDS, count_delivered
 from ..server.direct import prepared_frame, send_prepared_now, watch_plain
 
 STREAM_EVENT = "stream.event"
 
-# channel name -> consumer, for every open stream consumer of this process.
-_tracked: dict = {}
-# channel name -> consumer, for those that may be written to directly.
-_ready: dict = {}
-# channel name -> kernel socket, for the ready consumers whose every
+
+class Receiver:
+    """What delivery knows of one stream consumer of this process, and all
+    it reads or writes of it: the consumer hands over these values and
+    callbacks and keeps the handle, so no layer touches a consumer."""
+
+    __slots__ = ("channel", "socket", "queued", "replayed", "write", "catch_up")
+
+    def __init__(self, channel: str, *, write: Callable[[dict, dict], bool], catch_up: Callable):
+        self.channel = channel
+        # Daphne's protocol of its WebSocket, once it is ready (see ready()).
+        self.socket = None
+        # Messages the layer queued for it and it has not handled yet.
+        self.queued = 0
+        # Its resume replayed rows: a message of rows goes through `write`,
+        # which drops those already sent.
+        self.replayed = False
+        # The consumer's own path for one message, `write(event, frames)`:
+        # whether a frame was written.
+        self.write = write
+        # `await catch_up()`: make up for messages the layer lost; whether
+        # the consumer was open to do so.
+        self.catch_up = catch_up
+
+
+# channel name -> receiver, for every open stream consumer of this process.
+_tracked: dict[str, Receiver] = {}
+# channel name -> receiver, for those that may be written to directly.
+_ready: dict[str, Receiver] = {}
+# channel name -> kernel socket, for the ready receivers whose every
 # broadcast may go to the socket with no check but the excluded sender:
 # nothing queued, no replayed rows, an open WebSocket with nothing
-# buffered. Reading the consumer, protocol and transport of each receiver
-# to check that cost more than the send itself (docs/PERFORMANCE.md,
-# item 16), so it is checked when a socket is put here, and whatever ends
-# it takes the socket out: note_queued, forget, and server/direct.py's
-# watched transport (buffered data, a close frame, closing, lost).
+# buffered. Checking that per receiver cost more than the send itself
+# (docs/PERFORMANCE.md, item 16), so it is checked when a socket is put
+# here, and whatever ends it takes the socket out: note_queued, forget,
+# and server/direct.py's watched transport (buffered data, a close frame,
+# closing, lost).
 _plain: dict = {}
 # The loop those consumers' sockets belong to: a layer called from another
 # loop (a thread of its own) must not touch them.
 _loop: asyncio.AbstractEventLoop | None = None
 
 
-def track(consumer) -> None:
-    """Count what the layer queues for `consumer` (before it joins a group)."""
-    _tracked[consumer.channel_name] = consumer
+def track(channel: str, *, write: Callable[[dict, dict], bool], catch_up: Callable) -> Receiver:
+    """Count what the layer queues for `channel` from now on (a consumer
+    calls this before it joins a group); return the consumer's handle."""
+    receiver = _tracked[channel] = Receiver(channel, write=write, catch_up=catch_up)
+    return receiver
 
 
-def tracked() -> list:
+def tracked() -> list[Receiver]:
     """Every open stream consumer of this process (a copy: safe to close them)."""
     return list(_tracked.values())
 
 
-def ready(consumer) -> None:
-    """From now on, `consumer` may be written to directly."""
+def ready(receiver: Receiver, socket, *, replayed: bool) -> None:
+    """From now on, `receiver` may be written to directly, on `socket`."""
     global _loop
-    if consumer.channel_name in _tracked:
-        _ready[consumer.channel_name] = consumer
+    if _tracked.get(receiver.channel) is receiver:
+        receiver.socket, receiver.replayed = socket, replayed
+        _ready[receiver.channel] = receiver
         _loop = asyncio.get_running_loop()
-        if not consumer.backlog and not consumer.replayed_ids:
-            watch_plain(consumer.socket, _plain, consumer.channel_name)
+        if not receiver.queued and not replayed:
+            watch_plain(socket, _plain, receiver.channel)
 
 
-def forget(consumer) -> None:
-    _tracked.pop(consumer.channel_name, None)
-    _ready.pop(consumer.channel_name, None)
-    _plain.pop(consumer.channel_name, None)
+def handled(receiver: Receiver) -> None:
+    """The consumer handled a channel-layer message (queued for it, if it
+    was counted)."""
+    if receiver.queued:
+        receiver.queued -= 1
+
+
+def forget(receiver: Receiver) -> None:
+    channel = receiver.channel
+    if _tracked.get(channel) is receiver:
+        del _tracked[channel]
+        _ready.pop(channel, None)
+        _plain.pop(channel, None)
 
 
 def note_queued(channel: str) -> None:
     """A layer queued a message for `channel`: its consumer must read it first."""
-    consumer = _tracked.get(channel)
-    if consumer is not None:
-        consumer.backlog += 1
+    receiver = _tracked.get(channel)
+    if receiver is not None:
+        receiver.queued += 1
         _plain.pop(channel, None)
 
 
@@ -98,8 +135,8 @@ def deliver(channels: Iterable[str], message: dict, now: float | None = None) ->
     size = len(data)
     # Who may get the text as it is, without asking the consumer: anyone
     # but the sender it excludes and, for a message of rows, a consumer
-    # whose replay sent some rows already (the common case of
-    # consumer.outgoing_text, decided here without a call per receiver).
+    # whose replay sent some rows already (the common case of the
+    # consumer's outgoing_text, decided here without a call per receiver).
     exclude = message.get("exclude")
     of_rows = bool(message.get("ids"))
     left, delivered = [], 0
@@ -120,17 +157,17 @@ def deliver(channels: Iterable[str], message: dict, now: float | None = None) ->
                 _ready[channel].socket.transport.write(data[sent:])
             delivered += 1
             continue
-        consumer = ready(channel)
-        if consumer is None or consumer.backlog:
+        receiver = ready(channel)
+        if receiver is None or receiver.queued:
             left.append(channel)
-        elif channel == exclude or not consumer.is_open or (of_rows and consumer.replayed_ids):
-            if consumer.deliver_now(message, frames):
+        elif channel == exclude or (of_rows and receiver.replayed):
+            if receiver.write(message, frames):
                 delivered += 1
-        elif send_prepared_now(consumer.socket, prepared):
+        elif send_prepared_now(receiver.socket, prepared):
             delivered += 1
-            if not consumer.replayed_ids:
+            if not receiver.replayed:
                 # Plain again (say, Twisted has written out what it held).
-                watch_plain(consumer.socket, _plain, channel)
+                watch_plain(receiver.socket, _plain, channel)
     if delivered:
         # Once per group message, not per receiver: metrics cost microseconds.
         if delivered > 1:

@@ -15,8 +15,8 @@ a pub/sub connection (not on the first connection). The layer's shards
 subscribe through `WatchedPubSub` (redis_pubsub._OnePassShard); after it has
 restored the subscriptions, every open stream catches up (its `catch_up`).
 
-This module knows the open streams only through delivery.tracked(): the
-layer depends on no consumer.
+This module knows the open streams only through delivery.tracked() (their
+`catch_up`): the layer depends on no consumer.
 """
 
 import asyncio
@@ -57,11 +57,11 @@ async def catch_up_open_streams() -> int:
     what was published meanwhile reached no one here.
     """
     caught_up = 0
-    for consumer in delivery.tracked():
+    for receiver in delivery.tracked():
         try:
-            caught_up += await consumer.catch_up()
+            caught_up += await receiver.catch_up()
         except Exception:
-            logger.exception("catching up %s failed", consumer.stream)
+            logger.exception("catching up %s failed", receiver.channel)
     return caught_up
 
 
