@@ -2,11 +2,10 @@
 
     .venv/bin/python upstream/channels_redis_suite.py
 
-Downloads the sdist of the channels-redis version requirements.txt pins
-(cached in .cache/upstream/, as run_suites.py does), unpacks it, puts
-channels_redis_conftest.py in its tests/ folder (which substitutes
-FanOutRedisPubSubChannelLayer for RedisPubSubChannelLayer), starts a private
-redis-server and a Sentinel watching it on free ports, runs the tests and
+Unpacks the sdist of the channels-redis version requirements.txt pins with
+channels_redis_conftest.py in its tests/ folder (sdist.py; the conftest
+substitutes FanOutRedisPubSubChannelLayer for RedisPubSubChannelLayer),
+starts a private redis-server and a Sentinel watching it on free ports, runs the tests and
 stops both servers, whatever happened. Exits non-zero when a test fails.
 
 Only tests/test_pubsub.py and tests/test_pubsub_sentinel.py run: they are
@@ -16,7 +15,6 @@ list-based core layer), which this project neither uses nor subclasses;
 test_serializers.py and test_utils.py test helpers we use unchanged.
 """
 
-import os
 import signal
 import socket
 import subprocess
@@ -28,9 +26,8 @@ from pathlib import Path
 
 from redis import Redis
 from redis.exceptions import RedisError
-from run_suites import ROOT, pinned_version, unpacked_sdist
+from sdist import pytest, suite_env, unpacked_sdist
 
-HERE = Path(__file__).resolve().parent
 TESTS = ["tests/test_pubsub.py", "tests/test_pubsub_sentinel.py"]
 # The master name and password tests/test_pubsub_sentinel.py expects of its
 # Sentinel (SENTINEL_MASTER, SENTINEL_KWARGS); its master has no password.
@@ -124,37 +121,21 @@ def main() -> int:
     # A SIGTERM (a CI job cancelled) unwinds like an error, so the servers
     # are stopped rather than left running.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    folder = unpacked_sdist("channels_redis", pinned_version("channels-redis"))
-    (folder / "tests" / "conftest.py").write_bytes((HERE / "channels_redis_conftest.py").read_bytes())
+    folder = unpacked_sdist("channels-redis", "channels_redis_conftest.py")
     with ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="upstream-channels-redis-")))
         redis_port = start_redis(stack, scratch)
         sentinel_port = start_sentinel(stack, scratch, redis_port)
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-            "DJANGO_SETTINGS_MODULE": "realtime_project.settings",
-            "SECRET_KEY": "upstream-suite-only-key-never-used-elsewhere-0123456789",
-            "REALTIME_UPSTREAM_REDIS_PORT": str(redis_port),
-            "REALTIME_UPSTREAM_SENTINEL_PORT": str(sentinel_port),
-        }
-        # The venv's pytest script, not `python -m pytest`, so the unpacked
-        # channels_redis/ beside tests/ does not shadow the installed one.
-        # --tb=line and no cache provider: a test that hits its timeout
-        # (setup.cfg: 10 s) otherwise ends the run in an INTERNALERROR.
-        # The suite's fixtures are function-scoped: say so, which pytest-asyncio
-        # otherwise warns about on every run.
-        command = [
-            str(Path(sys.executable).parent / "pytest"),
-            "--tb=line",
-            "-p",
-            "no:cacheprovider",
-            "-o",
-            "asyncio_default_fixture_loop_scope=function",
-            *TESTS,
-        ]
-        print("+", " ".join(command), flush=True)
-        returncode = subprocess.run(command, cwd=folder, env=env).returncode
+        env = suite_env(
+            REALTIME_UPSTREAM_REDIS_PORT=str(redis_port),
+            REALTIME_UPSTREAM_SENTINEL_PORT=str(sentinel_port),
+        )
+        # --tb=line, with no cache provider (sdist.pytest): a test that hits
+        # its timeout (setup.cfg: 10 s) otherwise ends the run in an
+        # INTERNALERROR. The suite's fixtures are function-scoped: say so,
+        # which pytest-asyncio otherwise warns about on every run.
+        options = ["--tb=line", "-o", "asyncio_default_fixture_loop_scope=function"]
+        returncode = pytest(folder, [*options, *TESTS], env)
     print(f"channels-redis pub/sub suite: {time.monotonic() - started:.1f} s", flush=True)
     return returncode
 
