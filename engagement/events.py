@@ -1,8 +1,9 @@
 """The engagement stream's messages: payloads (model -> JSON-safe dict)
 and their broadcast."""
 
+from accounts.names import display_name
 from feed.models import Tweet
-from feed.serializers import EngagementCountsSerializer, display_name
+from feed.serializers import EngagementCountsSerializer
 from realtime_project.realtime import protocol
 from realtime_project.realtime.events.broadcast import broadcast_on_commit
 

@@ -4,13 +4,10 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.names import display_name
+
 from .models import Tweet
 from .parsing import MAX_TOPICS
-
-
-def display_name(user) -> str:
-    """A user's full name, or the username when it is empty (PROTOCOL.md)."""
-    return user.get_full_name() or user.username
 
 
 class EngagementCountsSerializer(serializers.Serializer):

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from feed.serializers import display_name
+from accounts.names import display_name
 
 from .models import Notification
 

@@ -2,9 +2,7 @@ from django.apps import AppConfig
 
 
 class ProjectConfig(AppConfig):
-    """The project's own app: accounts and the REST API's shared parts."""
+    """The project's own app: the REST API's shared parts, the dashboard and
+    its management commands."""
 
     name = "realtime_project"
-
-    def ready(self):
-        from . import signals  # noqa: F401  (connects the receivers)

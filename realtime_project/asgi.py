@@ -16,6 +16,7 @@ django_http = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
+from accounts.websocket import QUERY_CREDENTIALS  # noqa: E402
 from engagement.consumers import EngagementConsumer  # noqa: E402
 from feed.consumers import FeedConsumer  # noqa: E402
 from notifications.consumers import NotificationConsumer  # noqa: E402
@@ -47,7 +48,11 @@ application = with_periodic_recompute(
                 ProtocolTypeRouter(
                     {
                         "http": django_http,
-                        "websocket": OriginValidator(StreamAuthMiddleware(URLRouter(websocket_urlpatterns))),
+                        "websocket": OriginValidator(
+                            StreamAuthMiddleware(
+                                URLRouter(websocket_urlpatterns), query_credentials=QUERY_CREDENTIALS
+                            )
+                        ),
                     }
                 )
             )

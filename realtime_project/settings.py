@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "channels",
     "realtime_project",
     "realtime_project.realtime",
+    "accounts",
     "feed",
     "engagement",
     "notifications",

@@ -2,20 +2,13 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from realtime_project import accounts, api_errors, views
+from realtime_project import api_errors, views
 from realtime_project.realtime.ops.health import healthz, readyz
 from realtime_project.realtime.ops.metrics import metrics_view
 from realtime_project.realtime.ops.stats import stats_view
 
 api_patterns = [
-    path("auth/register/", accounts.RegisterApi.as_view(), name="auth-register"),
-    path("auth/token/", accounts.TokenApi.as_view(), name="auth-token"),
-    path("auth/token/rotate/", accounts.TokenRotateApi.as_view(), name="auth-token-rotate"),
-    path("auth/password/", accounts.PasswordChangeApi.as_view(), name="auth-password"),
-    path("auth/login/", accounts.LoginApi.as_view(), name="auth-login"),
-    path("auth/logout/", accounts.LogoutApi.as_view(), name="auth-logout"),
-    path("auth/me/", accounts.MeApi.as_view(), name="auth-me"),
-    path("auth/ws-ticket/", accounts.WebSocketTicketApi.as_view(), name="auth-ws-ticket"),
+    path("", include("accounts.urls")),
     path("", include("feed.urls")),
     path("", include("engagement.urls")),
     path("", include("notifications.urls")),

@@ -6,7 +6,18 @@ from channels.db import database_sync_to_async
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from realtime_project.realtime.middleware.auth import authenticate, identify
+from accounts.websocket import QUERY_CREDENTIALS
+from realtime_project.realtime.middleware import auth
+
+
+async def identify(scope):
+    """Who the handshake speaks for, with the credentials the project's ASGI application accepts."""
+    return await auth.identify(scope, QUERY_CREDENTIALS)
+
+
+async def authenticate(scope):
+    return (await identify(scope))[0]
+
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 

@@ -9,11 +9,11 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from accounts.services import token_for
 from engagement import services as engagement_services
 from engagement.models import Engagement
 from feed import services as feed_services
 from feed.models import Tweet
-from realtime_project.accounts import token_for
 
 DEMO_PASSWORD = "demo-password-2026"
 

@@ -1,5 +1,6 @@
 """Who is on the other end of a WebSocket (the Origin check is origin.py's)."""
 
+from collections.abc import Awaitable, Callable, Mapping
 from importlib import import_module
 from urllib.parse import parse_qs
 
@@ -9,7 +10,6 @@ from django.contrib.auth.models import AnonymousUser
 from django.http.cookie import parse_cookie
 
 from .. import credentials
-from ..stream_database import database_sync_to_async
 
 
 def query_param(scope, name: str) -> str | None:
@@ -31,23 +31,9 @@ def header(scope, name: bytes) -> str | None:
 # the user (closed when all of the user's credentials end).
 NOBODY = (AnonymousUser(), None)
 
-
-@database_sync_to_async
-def user_for_ticket(key: str):
-    from ..tickets import ticket_redeem
-
-    user = ticket_redeem(key=key[:64])
-    return (user, None) if user is not None else NOBODY
-
-
-@database_sync_to_async
-def user_for_token(key: str):
-    from rest_framework.authtoken.models import Token
-
-    token = Token.objects.select_related("user").filter(key=key).first()
-    if token is None or not token.user.is_active:
-        return NOBODY
-    return token.user, credentials.token_credential(token.key)
+# A lookup of a credential a client puts in the query string:
+# `await lookup(value)` -> (user, fingerprint or None), or NOBODY.
+QueryCredential = Callable[[str], Awaitable[tuple]]
 
 
 async def user_for_session(session_key: str):
@@ -61,20 +47,19 @@ async def user_for_session(session_key: str):
     return user, credentials.session_credential(session)
 
 
-async def identify(scope):
+async def identify(scope, query_credentials: Mapping[str, QueryCredential]):
     """Who a WebSocket handshake speaks for and with which credential:
     (user or AnonymousUser, fingerprint or None).
 
-    `?ticket=` (single-use), then `?token=` (API token), then the session
-    cookie (browsers). A ticket or token overrides the cookie; a wrong one
+    The first of `query_credentials` (query-string parameter -> lookup, in
+    order) that the handshake carries, then the session cookie (browsers).
+    A credential in the query string overrides the cookie; a wrong one
     leaves the connection anonymous, so the consumer answers 4401.
     """
-    ticket = query_param(scope, "ticket")
-    if ticket is not None:
-        return await user_for_ticket(ticket)
-    token = query_param(scope, "token")
-    if token is not None:
-        return await user_for_token(token[:64])
+    for name, lookup in query_credentials.items():
+        value = query_param(scope, name)
+        if value is not None:
+            return await lookup(value)
     cookies = header(scope, b"cookie")
     session_key = parse_cookie(cookies).get(settings.SESSION_COOKIE_NAME) if cookies else None
     if session_key:
@@ -82,25 +67,25 @@ async def identify(scope):
     return NOBODY
 
 
-async def authenticate(scope):
-    """The user a WebSocket handshake speaks for, or AnonymousUser (see identify)."""
-    return (await identify(scope))[0]
-
-
 class StreamAuthMiddleware:
     """Put the connecting user in `scope["user"]`, and the fingerprint of the
     credential it connected with in `scope["credential"]` (see identify).
 
+    `query_credentials` are the project's own credentials for clients
+    without cookies (the accounts app's tickets and API tokens, say): the
+    toolkit knows the session only.
+
     One step instead of Channels' stack of four (cookies, session, session
     wrapper, auth) plus ours for tokens: each of those copied the scope and
-    stayed on the call stack for the life of the connection, 3.5 KB of
-    every idle WebSocket (docs/PERFORMANCE.md). The streams need the user
-    only, not a session object: they never write to the session.
+    stayed on the call stack for the life of the connection, memory of
+    every idle WebSocket (docs/PERFORMANCE.md, item 7). The streams need
+    the user only, not a session object: they never write to the session.
     """
 
-    def __init__(self, inner):
+    def __init__(self, inner, *, query_credentials: Mapping[str, QueryCredential] | None = None):
         self.inner = inner
+        self.query_credentials = dict(query_credentials or {})
 
     async def __call__(self, scope, receive, send):
-        user, credential = await identify(scope)
+        user, credential = await identify(scope, self.query_credentials)
         return await self.inner(dict(scope, user=user, credential=credential), receive, send)

@@ -5,22 +5,8 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-def fill_skeletons(apps, schema_editor):
-    """Record the skeleton of every user made before the table existed."""
-    # The function as it is now: a later change of what a skeleton is comes
-    # with a migration of its own that recomputes them.
-    from realtime_project.usernames import username_skeleton
-
-    User = apps.get_model(settings.AUTH_USER_MODEL)
-    UsernameSkeleton = apps.get_model("realtime", "UsernameSkeleton")
-    users = User.objects.values_list("pk", "username").iterator(chunk_size=2000)
-    batch = []
-    for pk, username in users:
-        batch.append(UsernameSkeleton(user_id=pk, skeleton=username_skeleton(username)))
-        if len(batch) == 2000:
-            UsernameSkeleton.objects.bulk_create(batch)
-            batch = []
-    UsernameSkeleton.objects.bulk_create(batch)
+# The skeletons were filled here until the model moved to the accounts app,
+# whose first migration fills them (and 0003 removes this table).
 
 
 class Migration(migrations.Migration):
@@ -46,5 +32,4 @@ class Migration(migrations.Migration):
                 ("skeleton", models.CharField(db_index=True, max_length=600)),
             ],
         ),
-        migrations.RunPython(fill_skeletons, migrations.RunPython.noop),
     ]

@@ -8,9 +8,11 @@ Daphne's CommandLineInterface with this package's Server. Beyond Daphne:
   well to REALTIME_MAX_MESSAGE_BYTES, when that is smaller (websocket.py);
 - the server (server.py) checks the version fence, reads its limits from
   the settings, and sets what is process-wide (process.py) before it runs.
+
+The settings are the application's: Daphne imports it before it builds the
+server, and a Django project's asgi.py names its DJANGO_SETTINGS_MODULE.
 """
 
-import os
 import sys
 
 from daphne.cli import CommandLineInterface
@@ -23,12 +25,6 @@ class RealtimeCommandLineInterface(CommandLineInterface):
     # On the class, as Daphne's own CLI has it, so that a subclass may name
     # another server (Daphne's CLI tests do).
     server_class = RealtimeServer
-
-    def run(self, args):
-        # The server reads its limits and checks the version fence itself
-        # (RealtimeServer), so Daphne's run() is all there is to do here.
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "realtime_project.settings")
-        return super().run(args)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,8 +9,8 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from realtime_project.realtime.models import UsernameSkeleton
-from realtime_project.usernames import username_skeleton
+from accounts.models import UsernameSkeleton
+from accounts.usernames import username_skeleton
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +83,7 @@ def test_a_lookalike_of_a_renamed_user_is_refused_and_the_old_name_is_free(api_f
 def test_every_user_has_a_skeleton_from_the_migration_on(make_user):
     users = [make_user("Carol"), make_user("dave")]
     UsernameSkeleton.objects.all().delete()
-    migration = importlib.import_module("realtime_project.realtime.migrations.0002_usernameskeleton")
+    migration = importlib.import_module("accounts.migrations.0001_initial")
     migration.fill_skeletons(apps, None)
     assert {row.user_id: row.skeleton for row in UsernameSkeleton.objects.all()} == {
         user.pk: username_skeleton(user.username) for user in users

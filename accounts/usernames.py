@@ -15,7 +15,7 @@ import unicodedata
 
 from django.core.validators import RegexValidator
 
-from realtime_project.realtime.models import UsernameSkeleton
+from .models import UsernameSkeleton
 
 # A subset of Django's ASCIIUsernameValidator: no "@", which starts a mention.
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.+-]+\Z")

@@ -1,7 +1,7 @@
 """Receivers that end the sockets opened with a credential when it ends, and
 keep the username skeletons current. Each calls one service.
 
-Imported by ProjectConfig.ready (apps.py).
+Imported by AccountsConfig.ready (apps.py).
 """
 
 from django.conf import settings
@@ -10,8 +10,9 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from rest_framework.authtoken.models import Token
 
-from realtime_project import account_services, usernames
 from realtime_project.realtime import credentials
+
+from . import services, usernames
 
 
 @receiver(user_logged_in, dispatch_uid="session_signed_in")
@@ -22,7 +23,7 @@ def session_signed_in(sender, request, user, **kwargs):
 @receiver(user_logged_out, dispatch_uid="session_signed_out")
 def session_signed_out(sender, request, user, **kwargs):
     # Sent before Django flushes the session: its key and data are still there.
-    account_services.session_end(session=request.session)
+    services.session_end(session=request.session)
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="username_saved")
@@ -41,7 +42,7 @@ def user_access_saved(sender, instance, created, raw, update_fields, **kwargs):
     # password_changed), which a hash upgrade at sign-in clears first.
     changed_password = getattr(instance, "_password", None) is not None
     if changed_password and (update_fields is None or "password" in update_fields):
-        account_services.user_credentials_end(user=instance)
+        services.user_credentials_end(user=instance)
     elif not instance.is_active and (update_fields is None or "is_active" in update_fields):
         credentials.sockets_close_on_commit(user_id=instance.pk)
 

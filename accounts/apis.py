@@ -18,18 +18,19 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from feed.serializers import display_name
-from realtime_project import usernames
-from realtime_project.account_services import (
+from realtime_project.throttles import CredentialsRateThrottle, PasswordAttemptThrottle
+from realtime_project.visible_text import visible_text
+
+from . import usernames
+from .names import display_name
+from .services import (
     session_sign_in,
     token_for,
     token_rotate,
     user_password_change,
     user_register,
 )
-from realtime_project.realtime.tickets import ticket_issue
-from realtime_project.throttles import CredentialsRateThrottle, PasswordAttemptThrottle
-from realtime_project.visible_text import visible_text
+from .tickets import ticket_issue
 
 
 class RegisterSerializer(serializers.Serializer):

@@ -7,8 +7,8 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
+from accounts.models import WebSocketTicket
 from realtime_project.asgi import application
-from realtime_project.realtime.models import WebSocketTicket
 from tests.communicator import DaphneCommunicator
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]

@@ -24,7 +24,7 @@ class WebSocketTicket(models.Model):
 
 
 class UsernameSkeleton(models.Model):
-    """What a user's username looks like (realtime_project/usernames.py), so
+    """What a user's username looks like (usernames.py), so
     that a sign-up resembling an existing user is found with one indexed read.
 
     Not unique: users made by an operator (admin, createsuperuser) are not
