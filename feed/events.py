@@ -18,8 +18,8 @@ def tweet_payload(tweet: Tweet) -> dict:
 def tweet_payloads(tweets: list[Tweet]) -> list[dict]:
     """`tweet_payload` of many tweets at once: one serializer for all (a
     serializer per tweet deep-copies its fields each time, which made a
-    500-tweet replay cost a tenth of a second in the consumers' one database
-    thread, and held every other handshake behind it)."""
+    full replay slow in the consumers' one database thread, and held every
+    other handshake behind it: docs/PERFORMANCE.md, item 5)."""
     return TweetSerializer(tweets, many=True).data
 
 

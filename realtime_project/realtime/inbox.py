@@ -3,10 +3,11 @@
 Every open WebSocket holds two queues for its whole life: Daphne's input
 queue (what the client sent) and its channel's queue in the channel layer
 (group messages not written directly, see delivery.py). Both are empty
-nearly all the time. An empty `asyncio.Queue` costs 3.3 KB (three deques,
-each with a 64-slot block, and an Event with a fourth): 6.5 KB of every
-idle connection's memory. An empty Inbox is one small object; it allocates
-its deque only while something is queued.
+nearly all the time, yet an empty `asyncio.Queue` allocates three deques,
+each with a 64-slot block, and an Event with a fourth: a visible share of
+every idle connection's memory (docs/PERFORMANCE.md, item 7). An empty
+Inbox is one small object; it allocates its deque only while something is
+queued.
 
 It has the part of asyncio.Queue's interface that Daphne and the channel
 layers use: put_nowait, get, get_nowait, empty, qsize, full, and the
@@ -15,7 +16,7 @@ layers use: put_nowait, get, get_nowait, empty, qsize, full, and the
 `wait_for_any` waits on both of a connection's inboxes at once, with one
 future: Channels' consumer loop runs a task per queue and `asyncio.wait`
 over them, which kept six coroutine frames, two tasks and their contexts
-alive for every idle connection.
+alive for every idle connection (docs/PERFORMANCE.md, item 14).
 """
 
 import asyncio

@@ -7,8 +7,8 @@ thread's connection before and after each read unless it is younger than
 CONN_MAX_AGE. CONN_MAX_AGE has to stay 0 under ASGI (Django's docs): Django
 runs each HTTP request in a thread of its own, and a connection kept past
 the request would be left behind with the thread. So each handshake opened
-and closed a connection: 38% of a handshake's CPU (py-spy, 3,000 engagement
-handshakes; docs/PERFORMANCE.md).
+and closed a connection, a large share of a handshake's CPU
+(docs/PERFORMANCE.md, item 9).
 
 Here (StreamDatabaseSyncToAsync, which the streams use as
 `database_sync_to_async`) that one thread, and only it, keeps its connection for

@@ -104,9 +104,10 @@ async def publish_now() -> None:
 
     A follower whose feed socket is open must get the next tweet, whichever
     process posts it. Each publish writes every user this process has online:
-    one per handshake would make a burst of N reconnects cost N^2 (10,000
-    feeds reconnecting took minutes, and handshakes timed out). So handshakes
-    wait for the publisher's next round, which covers all of them at once.
+    one per handshake would make a burst of N reconnects cost N^2 (a burst
+    of feeds reconnecting took minutes, and handshakes timed out:
+    docs/PERFORMANCE.md, item 4). So handshakes wait for the publisher's
+    next round, which covers all of them at once.
     Never raise, and never hold a handshake longer than Redis' timeout.
     """
     if not settings.REDIS_URL:

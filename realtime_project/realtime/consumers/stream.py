@@ -221,7 +221,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
         Channels runs a task per source and `asyncio.wait` over them: per
         idle connection six coroutine frames, two tasks and their contexts
-        (about 2 KB, docs/PERFORMANCE.md). The two are served in turn, one
+        (docs/PERFORMANCE.md, item 14). The two are served in turn, one
         message each, as Channels' loop does when both have something."""
         self.scope = scope
         self.channel_layer = layer

@@ -2,13 +2,14 @@
 
 Stock Channels delivers a group message by queueing a copy for every
 receiving channel; each consumer's task then wakes, is dispatched, and hands
-the text to Daphne, which frames it and has Twisted write it. Measured
-(bench/fanout.py, docs/PERFORMANCE.md), that costs a few hundred
-microseconds of CPU per receiver: a broadcast to 5,000 watchers took
-seconds. Here the channel layers (inmemory.py, redis_pubsub.py), on receiving a `stream.event`
-for a group, write it straight to each local consumer's socket, in one
-pass: the frame is built once (autobahn's prepared message) and written to
-every socket.
+the text to Daphne, which frames it and has Twisted write it. Measured,
+that costs far more CPU per receiver than the write to its socket, and a
+broadcast to thousands of watchers took seconds (docs/PERFORMANCE.md: the
+naive targets of the tables, and "What made the difference"). Here the
+channel layers (inmemory.py, redis_pubsub.py), on receiving a
+`stream.event` for a group, write it straight to each local consumer's
+socket, in one pass: the frame is built once (autobahn's prepared message)
+and written to every socket.
 
 Most receivers are *plain* (`_plain`): their kernel socket is held in a
 table and a broadcast goes to it with one lookup and the system call; the

@@ -50,9 +50,10 @@ class FanOutInMemoryChannelLayer(InMemoryChannelLayer):
 
     def _clean_expired(self):
         # Channels' own expiry, minus two walks over every idle connection on
-        # each send (a few percent of a broadcast's CPU at 5,000 sockets):
-        # only a queue that holds something can hold an expired message, and
-        # group memberships are walked as often as their expiry needs (to 1%).
+        # each send (a share of every broadcast's CPU that grows with the
+        # idle connections: docs/PERFORMANCE.md, item 8): only a queue that
+        # holds something can hold an expired message, and group memberships
+        # are walked as often as their expiry needs (to 1%).
         now = time.monotonic()
         if now - self._cleaned_at < CLEAN_INTERVAL_SECONDS:
             return

@@ -37,9 +37,9 @@ class _OnePassShard(RedisSingleShardConnection):
         # RESP2 unless the host says otherwise. redis-py 8 speaks RESP3 by
         # default, where each pub/sub message goes through a push handler
         # that builds "Push response: " + str(message) for a debug log
-        # whether or not it is logged: the payload's repr, per message.
-        # redis-py alone took 16-24 us a message as RESP2 against 26-28 as
-        # RESP3 (python -m bench.redis_protocol); nothing here uses RESP3.
+        # whether or not it is logged: the payload's repr, per message, which
+        # makes each message dearer than as RESP2 (docs/PERFORMANCE.md,
+        # item 20); nothing here uses RESP3.
         super().__init__({"protocol": 2, **host}, channel_layer)
         self._subscribed = asyncio.Event()
 
@@ -62,10 +62,11 @@ class _OnePassShard(RedisSingleShardConnection):
         # a subscription instead of sleeping 0.1 s: the receiving task starts
         # before the first SUBSCRIBE, and after a spell with no subscriber
         # (the last socket of a process closed) the first message to the next
-        # one waited up to 100 ms (the benchmark's action-to-screen p99 was
-        # 99 ms through Redis, against 11-17 ms embedded). Only subscribe()
-        # makes the connection subscribed again (redis-py's reconnection
-        # restores subscriptions it still has), so the wait needs no timeout;
+        # one waited up to 100 ms, which showed in the benchmark's
+        # action-to-screen p99 through Redis (docs/PERFORMANCE.md, item 17).
+        # Only subscribe() makes the connection subscribed again (redis-py's
+        # reconnection restores subscriptions it still has), so the wait
+        # needs no timeout;
         # a bare wait also lets flush() cancel the loop at any moment
         # (asyncio.wait_for of Python 3.11 can swallow a cancellation).
         while True:
@@ -271,7 +272,8 @@ class FanOutRedisPubSubChannelLayer(RedisPubSubChannelLayer):
         process with a group member listens to; each process delivers to its
         members of those groups in one pass. A tweet to 10,000 online
         followers' feeds was 10,000 publishes (pipelined), and 10,000
-        messages for each process to decode and frame one by one.
+        messages for each process to decode and frame one by one
+        (docs/PERFORMANCE.md, item 19).
 
         With one Redis (REDIS_URL), a stream gets these and its group's own
         messages in the order they were published. With several hosts the

@@ -1,23 +1,23 @@
 """The garbage collector of a server process holding thousands of connections.
 
-Each open WebSocket keeps about 80 objects the collector tracks (consumer,
-autobahn protocol, Twisted transport, scope, coroutine frames): 0.8
-million at 10,000 connections (1.1 million before item 14 of
-docs/PERFORMANCE.md). CPython collects its oldest generation whenever a
-quarter as many objects again have been promoted into it, and that
-collection walks all of them: measured at 10,000 idle connections (docs/PERFORMANCE.md),
-0.6-1 s with nothing delivered, about every 40 s, from the pings, pongs
-and timers that live just long enough to be promoted; and 15 such pauses,
-growing with the heap, while the connections arrived.
+Each open WebSocket keeps dozens of objects the collector tracks (consumer,
+autobahn protocol, Twisted transport, scope, coroutine frames), so what a
+server tracks grows with its connections (docs/PERFORMANCE.md, items 13 and
+14). CPython collects its oldest generation whenever a quarter as many
+objects again have been promoted into it, and that collection walks all of
+them: long pauses with nothing delivered, recurring while the connections
+sit idle, from the pings, pongs and timers that live just long enough to be
+promoted; and more of them, growing with the heap, while the connections
+arrive (measured: docs/PERFORMANCE.md, "What is left", the
+garbage-collection pauses).
 
 A higher first threshold collects the youngest generation after 10,000 new
 objects instead of 700: short-lived objects (a message, a ping's timer)
 are then nearly always freed by reference counting before any collection
-sees them, so few are promoted and full collections become rare (7 instead
-of 73 over the same benchmark phases at 10,000 connections). Closed
+sees them, so few are promoted and full collections become rare. Closed
 connections are reference cycles and still get collected, a little later:
-about 1 KB more per idle connection. 20,000 collected even less often but
-kept twice that much garbage waiting.
+a little more memory per idle connection. 20,000 collected even less often
+but kept more garbage waiting (both measured: docs/PERFORMANCE.md, item 13).
 
 The objects that exist once Django and the application are loaded live as
 long as the process: `gc.freeze()` leaves them out of every later

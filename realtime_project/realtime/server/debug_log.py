@@ -4,10 +4,10 @@ On every connection autobahn (Daphne's WebSocket protocol) pretty-prints its
 29 protocol options for a debug log line (`WebSocketProtocol._connectionMade`),
 and its transport details on every handshake, whether debug logging is on or
 not: the arguments are made before the logger, a no-op below its level, is
-called. That was 6% of a handshake in a profile of 3,000 (120-325 µs each,
-by machine; docs/PERFORMANCE.md). Here autobahn's `pformat` returns an object
-that pretty-prints when it is formatted into a line, so a line nobody writes
-costs nothing, and a line written reads as before.
+called: a visible share of a handshake's CPU (docs/PERFORMANCE.md, item
+18). Here autobahn's `pformat` returns an object that pretty-prints when it
+is formatted into a line, so a line nobody writes costs nothing, and a line
+written reads as before.
 """
 
 import pprint

@@ -4,11 +4,12 @@ A consumer's `send` is Daphne's `handle_reply`, which has autobahn frame
 the text and Twisted buffer it. Twisted never writes in `write()`: it registers the socket with
 the reactor and writes on the next loop pass, which under Daphne's asyncio
 reactor costs two `epoll_ctl` calls and a callback per socket per message.
-Profiled during a broadcast to 2,000 sockets (py-spy), that registration
-was a quarter of the server's CPU. Here a frame is built once per broadcast
-(autobahn's PreparedMessage) and, when nothing is buffered ahead of it,
-sent to the socket at once, as asyncio's own transports do; what the kernel
-does not take goes to Twisted's buffer as before.
+In a profile of a broadcast, that registration was a large share of the
+server's CPU (docs/PERFORMANCE.md, "What made the difference" and item 2).
+Here a frame is built once per broadcast (autobahn's PreparedMessage) and,
+when nothing is buffered ahead of it, sent to the socket at once, as
+asyncio's own transports do; what the kernel does not take goes to
+Twisted's buffer as before.
 
 Everything else about a send is kept: the limits of limits.py (a slow
 reader is closed with 4429, nothing is written to a closing socket).

@@ -6,7 +6,8 @@ byte received starts again: a client may take as long as it likes over its
 headers (slowloris), or send none at all, and hold a descriptor meanwhile.
 And Twisted takes a whole request body (on disk past 100 KB) before Daphne
 hands the request to Django, which is the first to look at who sent it: an
-anonymous 300 MB upload was stored whole, then refused with 401.
+anonymous upload of any size was stored whole, then refused with 401
+(docs/SECURITY.md, "The server itself").
 
 Here, on the channel itself (so that it holds without nginx in front):
 - a request's headers must be complete within REALTIME_HEADER_TIMEOUT_SECONDS

@@ -6,7 +6,8 @@
   instead (the one override of its kind; tests/server/test_upstream_fence.py
   fails when `Server.run` changes).
 - Each application's input queue is an Inbox (inbox.py) rather than an
-  `asyncio.Queue`, which costs 3.3 KB even when empty, as it nearly always is.
+  `asyncio.Queue`, which costs memory even when empty, as it nearly always
+  is (docs/PERFORMANCE.md, item 7).
 - A WebSocket's scope carries the `realtime.socket` extension: the protocol
   the application's frames may be written to directly (delivery.py).
 - The keepalive and timeout checks are spread over their period
