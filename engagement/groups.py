@@ -1,9 +1,11 @@
-"""Channel-layer group names of the engagement stream (the only place they are spelled)."""
+"""Names of the engagement stream and its channel-layer group (the only place they are spelled)."""
 
-# This stream's name in /ws/stats and presence.
+from realtime_project.realtime.streams.names import group_of, stream_name
+
+# This stream's kind: the first part of its names, and its name in /ws/stats and presence.
 STREAM = "engagement"
 
 
 def tweet_watchers(tweet_id) -> str:
-    """The group of every connection watching one tweet's counters and typists."""
-    return f"engagement.tweet.{int(tweet_id)}"
+    """The group of every stream of one tweet's counters and typists."""
+    return group_of(stream_name(STREAM, tweet_id))

@@ -1,9 +1,11 @@
-"""Channel-layer group names of the notifications stream (the only place they are spelled)."""
+"""Names of the notifications stream and its channel-layer group (the only place they are spelled)."""
 
-# This stream's name in /ws/stats and presence.
+from realtime_project.realtime.streams.names import group_of, stream_name
+
+# This stream's kind: the first part of its names, and its name in /ws/stats and presence.
 STREAM = "notifications"
 
 
 def user_notifications(user_id) -> str:
-    """The group of one user's open notification connections."""
-    return f"notifications.user.{int(user_id)}"
+    """The group of one user's notifications streams."""
+    return group_of(stream_name(STREAM, user_id))

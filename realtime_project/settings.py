@@ -288,6 +288,13 @@ REALTIME_MAX_CONNECTIONS_PER_USER = int(env_number("REALTIME_MAX_CONNECTIONS_PER
 REALTIME_MESSAGES_PER_SECOND = env_number("REALTIME_MESSAGES_PER_SECOND", 10)
 REALTIME_MESSAGES_BURST = int(env_number("REALTIME_MESSAGES_BURST", 20))
 # Largest inbound message; clients send pings and typing flags only.
+# A /ws/ connection's subscriptions (PROTOCOL.md, second round), and their
+# own budget of subscribes and unsubscribes: a page subscribes to a dozen
+# streams at once, and scrolling quickly through a feed subscribes to the
+# counters of each tweet passing by and ends them as it leaves.
+REALTIME_MAX_SUBSCRIPTIONS = int(env_number("REALTIME_MAX_SUBSCRIPTIONS", 100))
+REALTIME_SUBSCRIBES_PER_SECOND = env_number("REALTIME_SUBSCRIBES_PER_SECOND", 50)
+REALTIME_SUBSCRIBES_BURST = int(env_number("REALTIME_SUBSCRIBES_BURST", 200))
 REALTIME_MAX_MESSAGE_BYTES = int(env_number("REALTIME_MAX_MESSAGE_BYTES", 16384))
 # Typing on/off changes per connection per second (each reaches every watcher).
 REALTIME_TYPING_CHANGES_PER_SECOND = env_number("REALTIME_TYPING_CHANGES_PER_SECOND", 2)

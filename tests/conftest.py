@@ -14,6 +14,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from realtime_project.realtime.events import broadcast
+from realtime_project.realtime.streams.names import addressed
 
 _usernames = itertools.count(1)
 
@@ -130,8 +131,8 @@ class BroadcastRecorder:
         self.sent: list[tuple[str, dict]] = []
 
     def record(self, groups, message):
-        frame = json.loads(message["text"])
-        self.sent.extend((group, frame) for group in groups)
+        # Each group as the channel layer names its copy (streams/names.py).
+        self.sent.extend((group, json.loads(addressed(message, group)["text"])) for group in groups)
 
     @contextmanager
     def committing(self):

@@ -1,9 +1,11 @@
-"""Channel-layer group names of the trending stream (the only place they are spelled)."""
+"""Names of the trending stream and its channel-layer group (the only place they are spelled)."""
 
-# This stream's name in /ws/stats and presence.
+from realtime_project.realtime.streams.names import group_of, stream_name
+
+# This stream's kind and name, and its name in /ws/stats and presence.
 STREAM = "trending"
 
 
 def everyone() -> str:
-    """The group of every open /ws/trending connection."""
-    return "trending.all"
+    """The group of every trending stream."""
+    return group_of(stream_name(STREAM))

@@ -78,10 +78,44 @@ export interface ErrorData {
   message: string;
 }
 
+/** Sent on a notifications stream when notifications are marked read (here or in another tab). */
+export interface NotificationsReadData {
+  notification_ids: string[];
+  /** True for "read all" (then `notification_ids` is empty). */
+  all: boolean;
+  unread_count: number;
+}
+
+/** The first frame on `/ws/`. */
+export interface WelcomeData {
+  /** The signed-in user, or null for an anonymous connection (public streams only). */
+  user_id: string | null;
+  max_subscriptions: number;
+}
+
+/** Why a subscribe was refused: the close code the single-stream endpoint would have used. */
+export interface SubscribeErrorData {
+  code: number;
+  message: string;
+}
+
+/** `{}` after an unsubscribe; with `code` when the server ended the subscription itself. */
+export interface UnsubscribedData {
+  code?: number;
+  message?: string;
+}
+
+/** A server process is stopping: reconnect after `after_ms`. */
+export interface ReconnectData {
+  after_ms: number;
+}
+
 export interface Envelope<K extends string, D> {
   type: K;
   timestamp: string;
   data: D;
+  /** On `/ws/`: the stream the message belongs to, e.g. `notifications/42`. */
+  stream?: string;
 }
 
 export type NotificationMessage = Envelope<"notification", Notification>;
@@ -89,15 +123,41 @@ export type TrendingMessage = Envelope<"trending", TrendingData>;
 export type FeedUpdateMessage = Envelope<"feed_update", FeedUpdateData>;
 export type EngagementUpdateMessage = Envelope<"engagement_update", EngagementData>;
 export type TypingMessage = Envelope<"typing", TypingData>;
+export type NotificationsReadMessage = Envelope<"notifications_read", NotificationsReadData>;
 export type ErrorMessage = Envelope<"error", ErrorData>;
 
+export type WelcomeMessage = Envelope<"welcome", WelcomeData>;
+export type SubscribedMessage = Envelope<"subscribed", Record<string, never>> & { stream: string };
+export type SubscribeErrorMessage = Envelope<"subscribe_error", SubscribeErrorData> & { stream: string };
+export type UnsubscribedMessage = Envelope<"unsubscribed", UnsubscribedData> & { stream: string };
+export type ReconnectMessage = Envelope<"reconnect", ReconnectData>;
+export interface PongMessage {
+  type: "pong";
+  timestamp: string;
+}
+
+/** What each stream's handlers receive. */
+export type NotificationStreamMessage = NotificationMessage | NotificationsReadMessage;
+export type EngagementStreamMessage = EngagementUpdateMessage | TypingMessage;
+
+/** The messages of the streams (and `error`). */
 export type ServerMessage =
   | NotificationMessage
+  | NotificationsReadMessage
   | TrendingMessage
   | FeedUpdateMessage
   | EngagementUpdateMessage
   | TypingMessage
   | ErrorMessage;
+
+/** The messages about the connection and its subscriptions, which the client handles itself. */
+export type ControlMessage =
+  | WelcomeMessage
+  | SubscribedMessage
+  | SubscribeErrorMessage
+  | UnsubscribedMessage
+  | ReconnectMessage
+  | PongMessage;
 
 export interface ConnectionStats {
   active_users: number;

@@ -1,5 +1,5 @@
 /**
- * React hooks over one shared RecommendationEngineWebSocket.
+ * React hooks over one shared RealtimeClient.
  *
  *   <RealtimeProvider client={client} api={api}> ... </RealtimeProvider>
  *   const { notifications, unreadCount, markRead, markAllRead, status } = useNotifications(userId);
@@ -7,10 +7,12 @@
  *   const { newTweets, flush, status } = useFeedUpdates(userId);
  *   const { engagement, typingUsers, setTyping, status } = useEngagementUpdates(tweetId);
  *
- * Every component using the same stream shares its socket (the client keeps
- * one per stream); a subscription ends when its component unmounts, and the
- * socket closes when the last one does. Without a provider the hooks use a
- * client and REST API for the page's own origin.
+ * Every hook subscribes through the provider's client, so a page holds
+ * that client's one `/ws/` connection however many components subscribe
+ * (with `multiplex: false`, one socket per stream, shared by the
+ * components on it). A subscription ends when its component unmounts, and
+ * the connection closes when the last one does. Without a provider the
+ * hooks share one client and REST API for the page's own origin.
  *
  * A WebSocket only tells what happens while it is open. So the hooks that
  * show server state (notifications, feed) also read it over REST when they
@@ -32,25 +34,14 @@ import {
 } from "react";
 
 import { Api } from "./api";
-import type {
-  EngagementCounts,
-  Notification,
-  ServerMessage,
-  TrendingTopic,
-  Tweet,
-} from "./types";
-import {
-  isNewerId,
-  RecommendationEngineWebSocket,
-  type ConnectionState,
-  type StateChange,
-} from "./websocket-client";
+import type { EngagementCounts, Notification, NotificationStreamMessage, TrendingTopic, Tweet } from "./types";
+import { isNewerId, RealtimeClient, type ConnectionState, type StateChange } from "./websocket-client";
 
 /** A stream's state, or `idle` when the hook is not subscribed (no user, disabled). */
 export type StreamStatus = ConnectionState | "idle";
 
 interface RealtimeContextValue {
-  client: RecommendationEngineWebSocket;
+  client: RealtimeClient;
   /** REST access for the initial and catch-up reads; null for live-only hooks. */
   api: Api | null;
 }
@@ -58,7 +49,7 @@ interface RealtimeContextValue {
 const RealtimeContext = createContext<RealtimeContextValue | null>(null);
 
 export function RealtimeProvider(props: {
-  client: RecommendationEngineWebSocket;
+  client: RealtimeClient;
   api?: Api | null;
   children?: ReactNode;
 }) {
@@ -70,7 +61,7 @@ export function RealtimeProvider(props: {
 let defaults: RealtimeContextValue | null = null;
 
 function pageDefaults(): RealtimeContextValue {
-  if (!defaults) defaults = { client: new RecommendationEngineWebSocket(), api: new Api() };
+  if (!defaults) defaults = { client: new RealtimeClient(), api: new Api() };
   return defaults;
 }
 
@@ -78,7 +69,7 @@ export function useRealtime(): RealtimeContextValue {
   return useContext(RealtimeContext) ?? pageDefaults();
 }
 
-export function useWebSocketClient(): RecommendationEngineWebSocket {
+export function useWebSocketClient(): RealtimeClient {
   return useRealtime().client;
 }
 
@@ -125,6 +116,7 @@ function useOnOpen(key: string | null, onOpen: (isReconnect: boolean) => void): 
 type NotificationAction =
   | { type: "merge"; items: Notification[] }
   | { type: "read"; id: string }
+  | { type: "readMany"; ids: string[] }
   | { type: "readAll" }
   | { type: "reset" };
 
@@ -144,6 +136,10 @@ function notificationsReducer(state: Notification[], action: NotificationAction)
       return mergeNotifications(state, action.items);
     case "read":
       return state.map((n) => (n.notification_id === action.id ? { ...n, read: true } : n));
+    case "readMany": {
+      const ids = new Set(action.ids);
+      return state.map((n) => (ids.has(n.notification_id) && !n.read ? { ...n, read: true } : n));
+    }
     case "readAll":
       return state.some((n) => !n.read) ? state.map((n) => (n.read ? n : { ...n, read: true })) : state;
     case "reset":
@@ -189,8 +185,13 @@ export function useNotifications(userId: string | null | undefined, options: Not
     if (!userId) return undefined;
     setLoading(Boolean(api));
     void refresh();
-    return client.subscribeToNotifications(userId, (message: ServerMessage) => {
-      if (message.type !== "notification") return;
+    return client.subscribeToNotifications(userId, (message: NotificationStreamMessage) => {
+      if (message.type === "notifications_read") {
+        // Read in another tab (or by this one): every tab's badge follows.
+        const { all, notification_ids } = message.data;
+        dispatch(all ? { type: "readAll" } : { type: "readMany", ids: notification_ids ?? [] });
+        return;
+      }
       const item = { read: false, ...message.data };
       const isNew = !known.current.has(item.notification_id);
       known.current.add(item.notification_id);
@@ -355,16 +356,16 @@ export function useEngagementUpdates(tweetId: string | null | undefined, options
 
   useEffect(() => {
     if (!active || !tweetId) return undefined;
-    const off = client.subscribeToEngagement(tweetId, (message) => {
-      if (message.type === "engagement_update" && message.data.tweet_id === tweetId) {
-        setEngagement(message.data.engagement);
-      } else if (message.type === "typing" && message.data.tweet_id === tweetId) {
-        const { user_id, user_name, is_typing } = message.data;
-        setTypingUsers((users) => {
-          const others = users.filter((u) => u.user_id !== user_id);
-          return is_typing ? [...others, { user_id, user_name }] : others;
-        });
-      }
+    const offCounts = client.subscribeToEngagement(tweetId, (message) => {
+      if (message.data.tweet_id === tweetId) setEngagement(message.data.engagement);
+    });
+    const offTyping = client.subscribeToTyping(tweetId, (message) => {
+      if (message.data.tweet_id !== tweetId) return;
+      const { user_id, user_name, is_typing } = message.data;
+      setTypingUsers((users) => {
+        const others = users.filter((u) => u.user_id !== user_id);
+        return is_typing ? [...others, { user_id, user_name }] : others;
+      });
     });
     const state = mine.current;
     return () => {
@@ -372,7 +373,8 @@ export function useEngagementUpdates(tweetId: string | null | undefined, options
       state.idle = null;
       if (state.typing) client.sendTyping(tweetId, false);
       state.typing = false;
-      off();
+      offTyping();
+      offCounts();
       setTypingUsers([]);
     };
   }, [client, tweetId, active]);

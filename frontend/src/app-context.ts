@@ -39,7 +39,8 @@ export function useNow(intervalMs: number, enabled = true): number {
  * Whether the element is on screen (with a small margin). It stays "in view"
  * for `lingerMs` after leaving, so scrolling back and forth does not churn
  * subscriptions. Tweets subscribe to their live counters only while in view:
- * the server caps each user's open sockets (REALTIME_MAX_CONNECTIONS_PER_USER).
+ * a long feed would otherwise hold a subscription per tweet ever loaded, and
+ * the server caps a connection's subscriptions (REALTIME_MAX_SUBSCRIPTIONS).
  */
 export function useInView(ref: RefObject<Element | null>, lingerMs = 3000): boolean {
   const [inView, setInView] = useState(false);
@@ -92,64 +93,3 @@ export function useDismiss(open: boolean, onClose: () => void) {
   return ref;
 }
 
-/**
- * At most `max` holders at once, first come first served; the others wait in
- * line and get a slot as soon as one is released. The dashboard keeps its
- * per-tweet live-counter sockets under the server's per-user connection cap
- * with it, however tall the screen.
- */
-export class SlotPool {
-  private queue: string[] = [];
-  private listeners = new Set<() => void>();
-
-  constructor(readonly max: number) {}
-
-  request(id: string): void {
-    if (!this.queue.includes(id)) {
-      this.queue.push(id);
-      this.notify();
-    }
-  }
-
-  release(id: string): void {
-    const before = this.queue.length;
-    this.queue = this.queue.filter((held) => held !== id);
-    if (this.queue.length !== before) this.notify();
-  }
-
-  has(id: string): boolean {
-    const index = this.queue.indexOf(id);
-    return index >= 0 && index < this.max;
-  }
-
-  subscribe = (listener: () => void): (() => void) => {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  };
-
-  private notify(): void {
-    for (const listener of [...this.listeners]) listener();
-  }
-}
-
-/** Live counter sockets per page; with notifications, feed and trending, 11 of the server's 20 per user. */
-export const engagementSlots = new SlotPool(8);
-
-/** Whether `id` holds a slot of `pool` while `wanted`. */
-export function useSlot(pool: SlotPool, id: string, wanted: boolean): boolean {
-  const [granted, setGranted] = useState(false);
-  useEffect(() => {
-    if (!wanted) {
-      setGranted(false);
-      return undefined;
-    }
-    pool.request(id);
-    setGranted(pool.has(id));
-    const off = pool.subscribe(() => setGranted(pool.has(id)));
-    return () => {
-      off();
-      pool.release(id);
-    };
-  }, [pool, id, wanted]);
-  return granted;
-}

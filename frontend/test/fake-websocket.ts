@@ -39,6 +39,11 @@ export class FakeWebSocket implements WebSocketLike {
     return FakeWebSocket.instances.filter((s) => new URL(s.url).pathname.startsWith(path));
   }
 
+  /** The sockets opened on the multiplexed endpoint `/ws/`. */
+  static multiplexed(): FakeWebSocket[] {
+    return FakeWebSocket.instances.filter((s) => new URL(s.url).pathname === "/ws/");
+  }
+
   get query(): URLSearchParams {
     return new URL(this.url).searchParams;
   }
@@ -89,6 +94,45 @@ export class FakeWebSocket implements WebSocketLike {
   sentJson(): unknown[] {
     return this.sent.map((text) => JSON.parse(text));
   }
+
+  /** The messages of `type` this socket sent, parsed. */
+  sentOfType(type: string): Array<Record<string, unknown>> {
+    return (this.sentJson() as Array<Record<string, unknown>>).filter((m) => m.type === type);
+  }
+
+  // --- The server of `/ws/` ---
+  /** The handshake completes and the server says welcome. */
+  serverWelcome(userId: string | null = "42", maxSubscriptions = 100): void {
+    this.serverAccept();
+    this.serverSend(envelope("welcome", { user_id: userId, max_subscriptions: maxSubscriptions }));
+  }
+
+  /** The stream names of the subscribes sent so far, in order. */
+  subscribes(): string[] {
+    return this.sentOfType("subscribe").map((m) => m.stream as string);
+  }
+
+  /** The server has joined `stream`. */
+  serverSubscribed(stream: string): void {
+    this.serverSend({ ...envelope("subscribed", {}), stream });
+  }
+
+  /** Answer every subscribe sent so far with `subscribed`. */
+  serverSubscribeAll(): void {
+    for (const stream of this.subscribes().slice(this.answered)) this.serverSubscribed(stream);
+    this.answered = this.subscribes().length;
+  }
+
+  private answered = 0;
+
+  /** A message of `stream`, as `/ws/` sends it. */
+  serverStream(stream: string, type: string, data: unknown): void {
+    this.serverSend(streamEnvelope(stream, type, data));
+  }
+}
+
+export function streamEnvelope(stream: string, type: string, data: unknown) {
+  return { ...envelope(type, data), stream };
 }
 
 /** A minimal EventTarget standing in for `window` (online events). */

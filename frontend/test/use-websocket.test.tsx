@@ -13,8 +13,8 @@ import {
   useNotifications,
   useTrending,
 } from "../lib/use-websocket";
-import { RecommendationEngineWebSocket } from "../lib/websocket-client";
-import { envelope, FakeWebSocket, FakeWindow } from "./fake-websocket";
+import { RealtimeClient } from "../lib/websocket-client";
+import { FakeWebSocket, FakeWindow } from "./fake-websocket";
 
 function page<T>(results: T[]): Page<T> {
   return { next: null, previous: null, results };
@@ -45,7 +45,7 @@ function tweet(id: string, author = "2"): Tweet {
   };
 }
 
-let client: RecommendationEngineWebSocket;
+let client: RealtimeClient;
 let api: Record<string, ReturnType<typeof vi.fn>>;
 
 function wrapper({ children }: { children?: ReactNode }) {
@@ -63,16 +63,23 @@ async function settle() {
   });
 }
 
-function socketFor(path: string): FakeWebSocket {
-  const sockets = FakeWebSocket.for(path);
+/** The page's one `/ws/` socket (the newest, after a reconnect). */
+function connection(): FakeWebSocket {
+  const sockets = FakeWebSocket.multiplexed();
   expect(sockets.length).toBeGreaterThan(0);
   return sockets[sockets.length - 1];
+}
+
+/** The server welcomes the connection and joins every stream asked for. */
+function serverOpen(socket = connection()) {
+  socket.serverWelcome();
+  socket.serverSubscribeAll();
 }
 
 beforeEach(() => {
   vi.useFakeTimers();
   FakeWebSocket.reset();
-  client = new RecommendationEngineWebSocket("http://example.test", {
+  client = new RealtimeClient("http://example.test", {
     WebSocket: FakeWebSocket,
     onlineTarget: new FakeWindow(),
     jitter: 0,
@@ -94,32 +101,56 @@ afterEach(() => {
 });
 
 describe("sharing and cleanup", () => {
-  it("gives components on the same stream one socket, closed when the last unmounts", async () => {
-    function Trending() {
-      const { trending, status } = useTrending();
-      return (
-        <p>
-          {status}:{trending.map((t) => t.topic).join(",")}
-        </p>
-      );
-    }
+  function Trending() {
+    const { trending, status } = useTrending();
+    return (
+      <p>
+        {status}:{trending.map((t) => t.topic).join(",")}
+      </p>
+    );
+  }
+
+  it("gives components on the same stream one subscription, ended when the last unmounts", async () => {
     const first = render(<Trending />, { wrapper });
     const second = render(<Trending />, { wrapper });
-    expect(FakeWebSocket.for("/ws/trending")).toHaveLength(1);
-    const socket = socketFor("/ws/trending");
+    const notifications = renderHook(() => useNotifications("42"), { wrapper });
+    const socket = connection();
     act(() => {
-      socket.serverOpen();
-      socket.serverSend(
-        envelope("trending", { topics: [{ topic: "AI", tweet_count: 3, engagement_score: 1, growth_rate: 0 }], count: 1 }),
-      );
+      serverOpen(socket);
+      socket.serverStream("trending", "trending", {
+        topics: [{ topic: "AI", tweet_count: 3, engagement_score: 1, growth_rate: 0 }],
+        count: 1,
+      });
     });
+    expect(socket.subscribes()).toEqual(["trending", "notifications/42"]);
     expect(first.container.textContent).toBe("open:AI");
     expect(second.container.textContent).toBe("open:AI");
     first.unmount();
-    expect(socket.closedWith).toBeNull();
+    expect(socket.sentOfType("unsubscribe")).toEqual([]);
     second.unmount();
+    expect(socket.sentOfType("unsubscribe")).toEqual([{ type: "unsubscribe", stream: "trending" }]);
+    expect(socket.closedWith).toBeNull();
+    notifications.unmount();
     expect(socket.closedWith?.code).toBe(1000);
     expect(client.keys()).toEqual([]);
+  });
+
+  it("keeps every hook of the page on the client's one socket", async () => {
+    render(<Trending />, { wrapper });
+    renderHook(() => useNotifications("42"), { wrapper });
+    renderHook(() => useFeedUpdates("42"), { wrapper });
+    for (const id of ["1", "2", "3"]) renderHook(() => useEngagementUpdates(id), { wrapper });
+    await settle();
+    act(() => connection().serverWelcome());
+    expect(FakeWebSocket.instances).toHaveLength(1);
+    expect(connection().subscribes()).toEqual([
+      "trending",
+      "notifications/42",
+      "feed/42",
+      "engagement/1",
+      "engagement/2",
+      "engagement/3",
+    ]);
   });
 });
 
@@ -132,12 +163,12 @@ describe("useNotifications", () => {
     expect(result.current.notifications.map((n) => n.notification_id)).toEqual(["3", "2", "1"]);
     expect(result.current.unreadCount).toBe(2);
 
-    const socket = socketFor("/ws/notifications/42");
-    act(() => socket.serverOpen());
+    const socket = connection();
+    act(() => serverOpen(socket));
     expect(result.current.status).toBe("open");
     act(() => {
-      socket.serverSend(envelope("notification", notification("10")));
-      socket.serverSend(envelope("notification", notification("10"))); // a duplicate (replay + live)
+      socket.serverStream("notifications/42", "notification", notification("10"));
+      socket.serverStream("notifications/42", "notification", notification("10")); // a duplicate (replay + live)
     });
     expect(result.current.notifications[0].notification_id).toBe("10");
     expect(result.current.unreadCount).toBe(3);
@@ -157,7 +188,10 @@ describe("useNotifications", () => {
     expect(api.notifications).toHaveBeenCalledTimes(1);
     // Saved after the first read, before the server joined the stream's group.
     api.notifications.mockResolvedValue(page([notification("3")]));
-    act(() => socketFor("/ws/notifications/42").serverOpen());
+    act(() => connection().serverWelcome());
+    await settle();
+    expect(api.notifications).toHaveBeenCalledTimes(1);
+    act(() => connection().serverSubscribed("notifications/42"));
     await settle();
     expect(api.notifications).toHaveBeenCalledTimes(2);
     expect(result.current.unreadCount).toBe(1);
@@ -167,8 +201,8 @@ describe("useNotifications", () => {
     api.notifications.mockResolvedValue(page([notification("5")]));
     const { result } = renderHook(() => useNotifications("42"), { wrapper });
     await settle();
-    const first = socketFor("/ws/notifications/42");
-    act(() => first.serverOpen());
+    const first = connection();
+    act(() => serverOpen(first));
     await settle();
     expect(api.notifications).toHaveBeenCalledTimes(2);
 
@@ -179,9 +213,11 @@ describe("useNotifications", () => {
     await act(async () => {
       await vi.advanceTimersByTimeAsync(3000);
     });
-    const second = socketFor("/ws/notifications/42");
-    expect(second.query.get("since")).toBe("5");
-    act(() => second.serverOpen());
+    const second = connection();
+    expect(second).not.toBe(first);
+    act(() => second.serverWelcome());
+    expect(second.sentOfType("subscribe")).toEqual([{ type: "subscribe", stream: "notifications/42", since: "5" }]);
+    act(() => second.serverSubscribeAll());
     await settle();
     expect(api.notifications).toHaveBeenCalledTimes(3);
     expect(result.current.unreadCount).toBe(2);
@@ -203,25 +239,46 @@ describe("useNotifications", () => {
     api.notifications.mockResolvedValue(page([notification("1")]));
     renderHook(() => useNotifications("42", { onLive }), { wrapper });
     await settle();
-    const socket = socketFor("/ws/notifications/42");
+    const socket = connection();
     act(() => {
-      socket.serverOpen();
-      socket.serverSend(envelope("notification", notification("1")));
-      socket.serverSend(envelope("notification", notification("2")));
+      serverOpen(socket);
+      socket.serverStream("notifications/42", "notification", notification("1"));
+      socket.serverStream("notifications/42", "notification", notification("2"));
     });
     expect(onLive).toHaveBeenCalledTimes(1);
     expect(onLive.mock.calls[0][0].notification_id).toBe("2");
+  });
+
+  it("follows notifications marked read elsewhere (another tab)", async () => {
+    api.notifications.mockResolvedValue(page([notification("3"), notification("2"), notification("1")]));
+    const { result } = renderHook(() => useNotifications("42"), { wrapper });
+    await settle();
+    const socket = connection();
+    act(() => serverOpen(socket));
+    await settle();
+    act(() =>
+      socket.serverStream("notifications/42", "notifications_read", {
+        notification_ids: ["3", "1"],
+        all: false,
+        unread_count: 1,
+      }),
+    );
+    expect(result.current.notifications.filter((n) => !n.read).map((n) => n.notification_id)).toEqual(["2"]);
+    act(() =>
+      socket.serverStream("notifications/42", "notifications_read", { notification_ids: [], all: true, unread_count: 0 }),
+    );
+    expect(result.current.unreadCount).toBe(0);
   });
 });
 
 describe("useFeedUpdates", () => {
   it("buffers others' new tweets until flushed", () => {
     const { result } = renderHook(() => useFeedUpdates("42"), { wrapper });
-    const socket = socketFor("/ws/feed/42");
+    const socket = connection();
     act(() => {
-      socket.serverOpen();
-      socket.serverSend(envelope("feed_update", { tweets: [tweet("7"), tweet("8", "42")], count: 2 }));
-      socket.serverSend(envelope("feed_update", { tweets: [tweet("9"), tweet("7")], count: 2 }));
+      serverOpen(socket);
+      socket.serverStream("feed/42", "feed_update", { tweets: [tweet("7"), tweet("8", "42")], count: 2 });
+      socket.serverStream("feed/42", "feed_update", { tweets: [tweet("9"), tweet("7")], count: 2 });
     });
     expect(result.current.newTweets.map((t) => t.tweet_id)).toEqual(["9", "7"]);
     let flushed: Tweet[] = [];
@@ -234,17 +291,17 @@ describe("useFeedUpdates", () => {
 
   it("catches up over REST after a reconnect, from the resume point", async () => {
     const { result } = renderHook(() => useFeedUpdates("42", { since: "10" }), { wrapper });
-    const first = socketFor("/ws/feed/42");
-    expect(first.query.get("since")).toBe("10");
-    act(() => first.serverOpen());
+    const first = connection();
+    act(() => serverOpen(first));
+    expect(first.sentOfType("subscribe")).toEqual([{ type: "subscribe", stream: "feed/42", since: "10" }]);
     api.feed.mockResolvedValue(page([tweet("12"), tweet("11", "42"), tweet("10"), tweet("3")]));
     act(() => first.serverClose(1001));
     await act(async () => {
       await vi.advanceTimersByTimeAsync(3000);
     });
-    const second = socketFor("/ws/feed/42");
-    expect(second.query.get("since")).toBe("10");
-    act(() => second.serverOpen());
+    const second = connection();
+    act(() => serverOpen(second));
+    expect(second.sentOfType("subscribe")).toEqual([{ type: "subscribe", stream: "feed/42", since: "10" }]);
     await settle();
     expect(result.current.newTweets.map((t) => t.tweet_id)).toEqual(["12"]);
     expect(client.getResumeId("feed-42")).toBe("12");
@@ -254,18 +311,21 @@ describe("useFeedUpdates", () => {
 describe("useEngagementUpdates", () => {
   it("shows counters and who is typing", () => {
     const { result } = renderHook(() => useEngagementUpdates("9"), { wrapper });
-    const socket = socketFor("/ws/engagement/9");
+    const socket = connection();
+    const typing = (user_id: string, user_name: string, is_typing: boolean) =>
+      socket.serverStream("engagement/9", "typing", { tweet_id: "9", user_id, user_name, is_typing });
     act(() => {
-      socket.serverOpen();
-      socket.serverSend(
-        envelope("engagement_update", { tweet_id: "9", engagement: { likes: 3, replies: 1, retweets: 0, bookmarks: 2 } }),
-      );
-      socket.serverSend(envelope("typing", { tweet_id: "9", user_id: "2", user_name: "Bob", is_typing: true }));
-      socket.serverSend(envelope("typing", { tweet_id: "9", user_id: "3", user_name: "Cy", is_typing: true }));
+      serverOpen(socket);
+      socket.serverStream("engagement/9", "engagement_update", {
+        tweet_id: "9",
+        engagement: { likes: 3, replies: 1, retweets: 0, bookmarks: 2 },
+      });
+      typing("2", "Bob", true);
+      typing("3", "Cy", true);
     });
     expect(result.current.engagement?.likes).toBe(3);
     expect(result.current.typingUsers.map((u) => u.user_name)).toEqual(["Bob", "Cy"]);
-    act(() => socket.serverSend(envelope("typing", { tweet_id: "9", user_id: "2", user_name: "Bob", is_typing: false })));
+    act(() => typing("2", "Bob", false));
     expect(result.current.typingUsers.map((u) => u.user_name)).toEqual(["Cy"]);
     // Nobody replays typing: a dropped connection forgets it.
     act(() => socket.serverClose(1006));
@@ -274,12 +334,12 @@ describe("useEngagementUpdates", () => {
 
   it("sends typing once, refreshes it while keys keep coming, and stops when idle", () => {
     const { result } = renderHook(() => useEngagementUpdates("9"), { wrapper });
-    const socket = socketFor("/ws/engagement/9");
-    act(() => socket.serverOpen());
-    const typing = () => socket.sentJson().filter((m) => (m as { type: string }).type === "typing");
+    const socket = connection();
+    act(() => serverOpen(socket));
+    const typing = () => socket.sentOfType("typing");
     act(() => result.current.setTyping(true));
     act(() => result.current.setTyping(true));
-    expect(typing()).toEqual([{ type: "typing", is_typing: true }]);
+    expect(typing()).toEqual([{ type: "typing", stream: "engagement/9", is_typing: true }]);
     act(() => {
       vi.advanceTimersByTime(3000);
       result.current.setTyping(true);
@@ -288,20 +348,22 @@ describe("useEngagementUpdates", () => {
     act(() => {
       vi.advanceTimersByTime(4000);
     });
-    expect(typing()[2]).toEqual({ type: "typing", is_typing: false });
+    expect(typing()[2]).toEqual({ type: "typing", stream: "engagement/9", is_typing: false });
     act(() => result.current.setTyping(false));
     expect(typing()).toHaveLength(3);
   });
 
   it("says it stopped typing when unmounted mid-reply", () => {
     const { result, unmount } = renderHook(() => useEngagementUpdates("9"), { wrapper });
-    const socket = socketFor("/ws/engagement/9");
-    act(() => socket.serverOpen());
+    const socket = connection();
+    act(() => serverOpen(socket));
     act(() => result.current.setTyping(true));
     unmount();
     expect(socket.sentJson()).toEqual([
-      { type: "typing", is_typing: true },
-      { type: "typing", is_typing: false },
+      { type: "subscribe", stream: "engagement/9" },
+      { type: "typing", stream: "engagement/9", is_typing: true },
+      { type: "typing", stream: "engagement/9", is_typing: false },
+      { type: "unsubscribe", stream: "engagement/9" },
     ]);
     expect(socket.closedWith?.code).toBe(1000);
   });
@@ -314,7 +376,8 @@ describe("useEngagementUpdates", () => {
     expect(FakeWebSocket.instances).toHaveLength(0);
     expect(result.current.status).toBe("idle");
     rerender({ on: true });
-    expect(FakeWebSocket.for("/ws/engagement/9")).toHaveLength(1);
+    act(() => connection().serverWelcome());
+    expect(connection().subscribes()).toEqual(["engagement/9"]);
   });
 });
 

@@ -13,11 +13,13 @@ import { envelope, FakeWebSocket, FakeWindow } from "./fake-websocket";
 let win: FakeWindow;
 let changes: StateChange[];
 
+/** These tests pin the single-stream mode: one socket per stream. */
 function makeClient(options: ClientOptions = {}) {
   const client = new RecommendationEngineWebSocket("http://example.test:8000", {
     WebSocket: FakeWebSocket,
     onlineTarget: win,
     jitter: 0,
+    multiplex: false,
     ...options,
   });
   client.on("state", (change) => changes.push(change));
@@ -43,7 +45,7 @@ afterEach(() => {
 });
 
 describe("URLs and authentication", () => {
-  it("turns the http base into ws URLs for each stream", () => {
+  it("opens one socket per stream on the single-stream endpoints with multiplex: false", () => {
     const client = makeClient();
     client.subscribeToNotifications("42", () => {});
     client.subscribeToFeed("42", () => {});
@@ -160,7 +162,7 @@ describe("jitter", () => {
 
   it("spreads each delay by up to 20% either way by default", () => {
     const nominal = [3000, 6000, 12000, 24000, 48000];
-    const options = { WebSocket: FakeWebSocket, onlineTarget: win }; // no jitter override
+    const options = { WebSocket: FakeWebSocket, onlineTarget: win, multiplex: false }; // no jitter override
     for (let run = 0; run < 50; run++) {
       FakeWebSocket.reset();
       changes = [];
@@ -466,9 +468,11 @@ describe("subscriptions", () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it("routes messages but not pongs, and survives bad frames and broken handlers", () => {
+  it("routes messages but not pongs, gives error frames to onServerError, and survives bad frames and broken handlers", () => {
     const client = makeClient();
     const seen: string[] = [];
+    const errors: unknown[] = [];
+    client.onServerError((error) => errors.push(error));
     client.subscribeToTrending(() => {
       throw new Error("boom");
     });
@@ -481,9 +485,23 @@ describe("subscriptions", () => {
     socket.serverSend(envelope("pong", {}));
     socket.serverSend(envelope("trending", { topics: [], count: 0 }));
     socket.serverSend(envelope("error", { code: "unknown_type", message: "?" }));
-    expect(seen).toEqual(["trending", "error"]);
-    expect(consoleError).toHaveBeenCalledTimes(2);
+    expect(seen).toEqual(["trending"]);
+    expect(errors).toEqual([{ key: "trending", code: "unknown_type", message: "?" }]);
+    expect(consoleError).toHaveBeenCalledTimes(1);
     expect(client.getState("trending")).toBe("open");
+  });
+
+  it("reconnects after a server's reconnect frame at its after_ms, not the backoff", () => {
+    const client = makeClient();
+    client.subscribeToTrending(() => {});
+    const socket = FakeWebSocket.last();
+    socket.serverOpen();
+    socket.serverSend(envelope("reconnect", { after_ms: 700 }));
+    socket.serverClose(1012, "service restart");
+    expect(changes[changes.length - 1]).toMatchObject({ state: "reconnecting", delayMs: 700, code: 1012 });
+    vi.advanceTimersByTime(700);
+    expect(FakeWebSocket.for("/ws/trending")).toHaveLength(2);
+    expect(client.keys()).toEqual(["trending"]);
   });
 });
 

@@ -15,7 +15,8 @@ from django.urls import re_path
 from rest_framework.authtoken.models import Token
 
 from accounts.websocket import QUERY_CREDENTIALS
-from notifications.consumers import NotificationConsumer
+from notifications.streams import NOTIFICATIONS
+from realtime_project.realtime.consumers import StreamConsumer
 from realtime_project.realtime.middleware.auth import StreamAuthMiddleware
 from tests.communicator import DaphneCommunicator
 
@@ -23,7 +24,9 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
 # The streams' authentication and a stream consumer, as asgi.py stacks them.
 application = StreamAuthMiddleware(
-    URLRouter([re_path(r"^ws/notifications/(?P<user_id>[^/]+)$", NotificationConsumer.as_asgi())]),
+    URLRouter(
+        [re_path(r"^ws/notifications/(?P<user_id>[^/]+)$", StreamConsumer.as_asgi(stream=NOTIFICATIONS))]
+    ),
     query_credentials=QUERY_CREDENTIALS,
 )
 

@@ -270,10 +270,20 @@ class Pages:
         self.pages = []
         self.errors: list[str] = []
 
-    def open(self, *, user: dict | None = None, username: str | None = None, viewport=(1280, 860)):
-        """A new browser (context) at the dashboard; signed in as `user` (via the API) if given."""
+    def open(
+        self,
+        *,
+        user: dict | None = None,
+        username: str | None = None,
+        viewport=(1280, 860),
+        init_script: str | None = None,
+    ):
+        """A new browser (context) at the dashboard; signed in as `user` (via the API) if given;
+        `init_script` runs in the page before its own scripts."""
         context = self.browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
         context.set_default_timeout(10_000)
+        if init_script:
+            context.add_init_script(init_script)
         self.contexts.append(context)
         if user is not None:
             # As the dashboard does: its page sets the CSRF cookie, the

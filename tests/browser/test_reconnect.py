@@ -1,6 +1,7 @@
 """The server restarts under an open page: it reconnects by itself and shows
 what happened while it was away."""
 
+import json
 import time
 
 from playwright.sync_api import expect
@@ -35,20 +36,22 @@ def test_page_reconnects_after_a_restart_and_catches_up(pages, make_user, dashbo
     expect(badge(page)).to_have_count(0)
     expect(card.get_by_test_id("like-count")).to_have_text("")
 
-    sockets: list[str] = []
-    page.on("websocket", lambda socket: sockets.append(socket.url))
+    # What the page sends on every socket it opens from now on (its
+    # subscribes, with their resume points, on the one /ws/ connection).
+    sent: list[str] = []
+    page.on("websocket", lambda socket: socket.on("framesent", lambda payload: sent.append(str(payload))))
 
     # The server goes away: the page says so, and starts retrying.
     dashboard_server.stop()
     try:
-        server_down_then_back(pages, page, dashboard_server, alice, bob, tweet_id, sockets)
+        server_down_then_back(pages, page, dashboard_server, alice, bob, tweet_id, sent)
     finally:
         # Whatever failed, the next tests get their server back.
         if dashboard_server.process is None or dashboard_server.process.poll() is not None:
             dashboard_server.start()
 
 
-def server_down_then_back(pages, page, dashboard_server, alice, bob, tweet_id, sockets):
+def server_down_then_back(pages, page, dashboard_server, alice, bob, tweet_id, sent):
     expect(connection(page)).to_have_attribute("data-state", "reconnecting", timeout=LIVE)
     expect(connection(page)).to_contain_text("Reconnecting")
     pages.screenshot(page, "server-down")
@@ -71,16 +74,25 @@ def server_down_then_back(pages, page, dashboard_server, alice, bob, tweet_id, s
     # asking for what it missed since the newest items it had seen.
     dashboard_server.start()
     wait_live(page, timeout=RECONNECT)
-    resumed = (
-        f"/ws/feed/{alice['user_id']}?since={tweet_id}",
-        f"/ws/notifications/{alice['user_id']}?since=",
-    )
-    # Playwright reports new sockets asynchronously: give its events a moment.
+
+    def resumes(stream: str, since: str | None = None) -> bool:
+        for payload in sent:
+            try:
+                frame = json.loads(payload)
+            except ValueError:
+                continue
+            if frame.get("type") == "subscribe" and frame.get("stream") == stream and "since" in frame:
+                if since is None or frame["since"] == since:
+                    return True
+        return False
+
+    wanted = [(f"feed/{alice['user_id']}", tweet_id), (f"notifications/{alice['user_id']}", None)]
+    # Playwright reports frames asynchronously: give its events a moment.
     deadline = time.monotonic() + 5
-    while not all(any(part in url for url in sockets) for part in resumed) and time.monotonic() < deadline:
+    while not all(resumes(*want) for want in wanted) and time.monotonic() < deadline:
         page.wait_for_timeout(100)
-    for part in resumed:
-        assert any(part in url for url in sockets), (part, sockets)
+    for want in wanted:
+        assert resumes(*want), (want, sent)
 
     # ...and shows what it missed: the notification, the count, the new tweet.
     expect(badge(page)).to_have_text("1", timeout=LIVE)

@@ -377,10 +377,24 @@ def assert_id(value) -> None:
     assert isinstance(value, str) and value.isdigit(), f"an id must be a numeric string: {value!r}"
 
 
+# Kinds that belong to a stream, and name it (PROTOCOL.md, second round).
+STREAM_KINDS = {"notification", "trending", "feed_update", "engagement_update", "typing"}
+
+
 def assert_envelope(message: dict, kind: str) -> dict:
-    """Check `{type, timestamp, data}` for `kind`; return `data`."""
+    """Check `{type, timestamp, data}` for `kind` (with `stream`, a name of
+    the stream's kind, for a stream's messages); return `data`."""
     assert message.get("type") == kind, f"expected a {kind!r} message, got {message}"
-    assert set(message) == {"type", "timestamp", "data"}, message
+    if kind in STREAM_KINDS:
+        assert set(message) == {"type", "stream", "timestamp", "data"}, message
+        assert isinstance(message["stream"], str) and message["stream"].split("/")[0] in {
+            "notifications",
+            "trending",
+            "feed",
+            "engagement",
+        }, message
+    else:
+        assert set(message) == {"type", "timestamp", "data"}, message
     assert_iso_utc(message["timestamp"])
     assert isinstance(message["data"], dict), message
     return message["data"]

@@ -102,7 +102,7 @@ async def test_unknown_tweet_closes_with_4404(live_server, tweet_id):
         await expect_close(ws, 4404)
 
 
-@pytest.mark.parametrize("path", ["/ws/nope", "/ws/", "/ws/notifications/", "/ws/trending/extra"])
+@pytest.mark.parametrize("path", ["/ws/nope", "/ws/notifications/", "/ws/trending/extra", "/ws/multiplex"])
 async def test_unknown_stream_path_closes_with_4404(live_server, path):
     async with live_server.connect(path) as ws:
         await expect_close(ws, 4404)

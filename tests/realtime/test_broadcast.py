@@ -26,16 +26,17 @@ def test_failed_send_is_logged_and_never_raised(monkeypatch, caplog):
 
     monkeypatch.setattr(broadcast, "get_channel_layer", lambda: BrokenLayer())
     with caplog.at_level(logging.ERROR, logger="realtime_project.realtime.events.broadcast"):
-        broadcast.send_to_groups(["trending.all"], broadcast.stream_message("trending", {}))
+        broadcast.send_to_groups(["trending"], broadcast.stream_message("trending", {}, stream="trending"))
     assert "broadcast to 1 group(s) failed" in caplog.text
 
 
 @pytest.mark.django_db
-def test_message_is_encoded_once_for_all_groups(broadcasts):
+def test_a_message_to_several_groups_names_each_groups_stream(broadcasts):
     with broadcasts.committing():
         broadcast.broadcast_on_commit(
-            groups=["feed.user.1", "feed.user.2"], kind="feed_update", data={"tweets": [{"tweet_id": "9"}]}
+            groups=["feed.1", "feed.2"], kind="feed_update", data={"tweets": [{"tweet_id": "9"}]}
         )
     [(_, first), (_, second)] = broadcasts.sent
-    assert first == second
-    assert first["data"] == {"tweets": [{"tweet_id": "9"}]}
+    assert (first["stream"], second["stream"]) == ("feed/1", "feed/2")
+    assert first["data"] == second["data"] == {"tweets": [{"tweet_id": "9"}]}
+    assert first["timestamp"] == second["timestamp"]

@@ -191,21 +191,33 @@ async def test_a_broadcast_is_framed_once_for_all_its_receivers(receivers):
 @pytest.mark.parametrize("exclude", [None, "c", "other"])
 @pytest.mark.parametrize("replayed", [frozenset(), frozenset({"7"})])
 @pytest.mark.parametrize("ids", [None, ["7"], ["7", "8"], ["8"]])
-async def test_what_a_consumer_is_sent_in_one_pass_is_what_it_would_send_itself(exclude, replayed, ids):
+@pytest.mark.parametrize("endpoint", ["single-stream", "multiplexed"])
+async def test_what_a_consumer_is_sent_in_one_pass_is_what_it_would_send_itself(
+    exclude, replayed, ids, endpoint
+):
     # delivery.deliver decides inline who takes the text as it is; a real
     # consumer's outgoing_text is the reference.
+    from notifications.streams import NOTIFICATIONS
     from realtime_project.realtime import protocol
-    from realtime_project.realtime.consumers import StreamConsumer
+    from realtime_project.realtime.consumers import MultiplexConsumer, StreamConsumer
+    from realtime_project.realtime.streams import Catalog, Subscription
 
-    consumer = StreamConsumer()
+    subscription = Subscription(NOTIFICATIONS, 7, user=None, channel="c")
+    subscription.replayed_ids = replayed
+    if endpoint == "single-stream":
+        consumer = StreamConsumer(stream=NOTIFICATIONS)
+        consumer.subscription = subscription
+    else:
+        consumer = MultiplexConsumer(catalog=Catalog([NOTIFICATIONS]))
+        consumer.subscriptions[subscription.name] = subscription
     consumer.channel_name = "c"
     consumer.is_open = True
-    consumer.replayed_ids = replayed
     consumer.socket = Socket()
     event = {
         "type": "stream.event",
         "kind": "notification",
-        "text": protocol.encode("notification", {"n": 1}),
+        "stream": "notifications/7",
+        "text": protocol.encode("notification", {"n": 1}, "notifications/7"),
     }
     if exclude:
         event["exclude"] = exclude

@@ -65,6 +65,11 @@ def test_any_input_keeps_the_engagement_connection_open(tweet, frames):
     replies = async_to_sync(exchange)(f"/ws/engagement/{tweet.pk}", frames)
     for reply in replies:
         assert reply["type"] in {"engagement_update", "pong", "error", "typing"}
-        assert set(reply) == {"type", "timestamp", "data"}
+        # Stream messages name their stream; pongs and errors do not.
+        if reply["type"] in {"engagement_update", "typing"}:
+            assert set(reply) == {"type", "stream", "timestamp", "data"}
+            assert reply["stream"] == f"engagement/{tweet.pk}"
+        else:
+            assert set(reply) == {"type", "timestamp", "data"}
         if reply["type"] == "error":
             assert reply["data"]["code"] != "internal_error"

@@ -6,9 +6,9 @@ from channels.testing import WebsocketCommunicator
 from rest_framework.authtoken.models import Token
 
 from feed import services as feed_services
-from feed.consumers import FeedConsumer
-from notifications.consumers import NotificationConsumer
+from feed.streams import FeedStream
 from notifications.models import Notification
+from notifications.streams import NotificationsStream
 from realtime_project.asgi import application
 from tests.communicator import DaphneCommunicator
 
@@ -51,13 +51,13 @@ async def test_notification_committed_during_replay_is_sent_once(alice, bob, mon
     # database was read is in both the replay and the live stream.
     [seen] = await notify(alice, bob)
     during = []
-    original = NotificationConsumer.replay_since
+    original = NotificationsStream.replay
 
-    async def replay_with_a_write_racing(self, since):
+    async def replay_with_a_write_racing(self, subscription, since):
         during.extend(await notify(alice, bob))
-        return await original(self, since)
+        return await original(self, subscription, since)
 
-    monkeypatch.setattr(NotificationConsumer, "replay_since", replay_with_a_write_racing)
+    monkeypatch.setattr(NotificationsStream, "replay", replay_with_a_write_racing)
     communicator = await connect(f"/ws/notifications/{alice.pk}?since={seen}", alice)
     assert await received_ids(communicator) == [str(during[0])]
     await communicator.disconnect()
@@ -99,13 +99,13 @@ async def test_feed_since_replays_followed_tweets_in_one_update(alice, bob, caro
     missed = await post(bob, "missed")
     await post(carol, "not followed")
     racing = []
-    original = FeedConsumer.replay_since
+    original = FeedStream.replay
 
-    async def replay_with_a_post_racing(self, since):
+    async def replay_with_a_post_racing(self, subscription, since):
         racing.append(await post(bob, "during the replay"))
-        return await original(self, since)
+        return await original(self, subscription, since)
 
-    monkeypatch.setattr(FeedConsumer, "replay_since", replay_with_a_post_racing)
+    monkeypatch.setattr(FeedStream, "replay", replay_with_a_post_racing)
     communicator = await connect(f"/ws/feed/{alice.pk}?since={seen}", alice)
     replay = await communicator.receive_json_from()
     assert replay["type"] == "feed_update"

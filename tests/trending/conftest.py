@@ -12,6 +12,7 @@ from engagement.models import Engagement
 from feed.models import Tweet
 from feed.parsing import tweet_topics
 from realtime_project.realtime.events import broadcast
+from trending import groups
 
 # A fixed "now", 30 s into a minute bucket.
 NOW = datetime(2026, 3, 2, 12, 0, 30, tzinfo=UTC)
@@ -45,11 +46,11 @@ class Sent:
         self.frames.extend((group, frame) for group in groups)
 
     def trending(self) -> list[dict]:
-        """The `data` of every `trending` message sent to trending.all."""
+        """The `data` of every `trending` message sent to the trending group."""
         return [
             frame["data"]
             for group, frame in self.frames
-            if frame["type"] == "trending" and group == "trending.all"
+            if frame["type"] == "trending" and group == groups.everyone()
         ]
 
 

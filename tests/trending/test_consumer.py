@@ -3,9 +3,10 @@
 import pytest
 from channels.db import database_sync_to_async
 
+from realtime_project.realtime.consumers import StreamConsumer
 from tests.communicator import DaphneCommunicator
 from trending import services
-from trending.consumers import TrendingConsumer
+from trending.streams import TRENDING
 
 from .conftest import NOW, minutes_ago
 
@@ -16,7 +17,7 @@ async def test_a_new_connection_gets_the_latest_snapshot(post):
     for _ in range(3):
         await database_sync_to_async(post)("#AI", at=minutes_ago(1))
     await database_sync_to_async(services.trending_refresh)(now=NOW, broadcast=False)
-    communicator = DaphneCommunicator(TrendingConsumer.as_asgi(), "/ws/trending")
+    communicator = DaphneCommunicator(StreamConsumer.as_asgi(stream=TRENDING), "/ws/trending")
     connected, _ = await communicator.connect()
     assert connected
     message = await communicator.receive_json_from()

@@ -3,7 +3,7 @@ import { memo, useEffect, useRef, useState, type FormEvent, type KeyboardEvent }
 import { ApiError } from "../../lib/api";
 import type { EngagementCounts, Tweet, ViewerState } from "../../lib/types";
 import { useEngagementUpdates } from "../../lib/use-websocket";
-import { engagementSlots, useApp, useInView, useNow, useSlot } from "../app-context";
+import { useApp, useInView, useNow } from "../app-context";
 import { compactNumber, fullDate, timeAgo, tweetParts } from "../format";
 import type { EngagementKind } from "../viewer-state";
 import { Avatar } from "./Avatar";
@@ -205,8 +205,9 @@ export const TweetCard = memo(function TweetCard(props: TweetCardProps) {
   const { me } = useApp();
   const ref = useRef<HTMLElement>(null);
   const inView = useInView(ref);
-  const slot = useSlot(engagementSlots, tweet.tweet_id, inView);
-  const live = useEngagementUpdates(tweet.tweet_id, { enabled: slot || replying });
+  // Every tweet on screen has live counters: each is one subscription on
+  // the tab's one connection, not a socket of its own.
+  const live = useEngagementUpdates(tweet.tweet_id, { enabled: inView || replying });
   const [counts, setCounts] = useState<EngagementCounts>(tweet.engagement);
   const [bump, setBump] = useState<Partial<Record<keyof EngagementCounts, number>>>({});
   const now = useNow(30_000);

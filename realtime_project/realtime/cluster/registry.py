@@ -25,6 +25,10 @@ class ConnectionRegistry:
         self._per_user_streams: set[str] = set()
         # Notifications and feed connections of each user (for limits).
         self._sockets_by_user: Counter[int] = Counter()
+        # stream -> user id -> subscriptions held on `/ws/` connections:
+        # presence only (users_online), since /ws/stats counts a `/ws/`
+        # connection once, as the connection it is (opened/closed).
+        self._subscribed: dict[str, Counter[int]] = defaultdict(Counter)
         self.version = 0  # bumped on every change, so publishers know when to publish
 
     def opened(self, *, stream: str, user_id: int | None, per_user: bool) -> None:
@@ -57,6 +61,23 @@ class ConnectionRegistry:
                 _decrement(self._sockets_by_user, user_id)
         self.version += 1
 
+    def moved(self, *, stream: str, to: str, user_id: int | None, per_user: bool) -> None:
+        """A connection counted under `stream` now counts under `to`."""
+        with self._lock:
+            self._closed(stream, user_id)
+            self._opened(to, user_id, per_user)
+
+    def subscribed(self, *, stream: str, user_id: int) -> None:
+        """A `/ws/` connection of `user_id` holds a `stream` subscription."""
+        with self._lock:
+            self._subscribed[stream][user_id] += 1
+            self.version += 1
+
+    def unsubscribed(self, *, stream: str, user_id: int) -> None:
+        with self._lock:
+            _decrement(self._subscribed[stream], user_id)
+            self.version += 1
+
     def connections_of(self, user_id: int) -> int:
         """How many notifications and feed connections `user_id` has open here."""
         return self._sockets_by_user.get(user_id, 0)
@@ -75,6 +96,11 @@ class ConnectionRegistry:
             },
             "anonymous": {stream: n for stream, n in self._anonymous.items() if n},
             "per_user_streams": sorted(self._per_user_streams),
+            "subscribed": {
+                stream: {str(uid): n for uid, n in users.items()}
+                for stream, users in self._subscribed.items()
+                if users
+            },
         }
 
     def snapshot(self) -> dict:
@@ -109,8 +135,14 @@ def combine(exports: list[dict]) -> dict:
 
 
 def online_in(exports: list[dict], stream: str) -> set[int]:
-    """Ids of the users with at least one `stream` connection in any of `exports`."""
-    return {int(uid) for export in exports for uid in export.get("users", {}).get(stream, {})}
+    """Ids of the users with at least one `stream` connection or `/ws/`
+    subscription in any of `exports`."""
+    return {
+        int(uid)
+        for export in exports
+        for counts in (export.get("users", {}), export.get("subscribed", {}))
+        for uid in counts.get(stream, {})
+    }
 
 
 def _decrement(counter: Counter, key) -> None:

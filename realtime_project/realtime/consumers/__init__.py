@@ -1,6 +1,20 @@
-"""The toolkit's consumers: every stream's consumer subclasses StreamConsumer."""
+"""The toolkit's consumers: a stream's single-stream endpoint (stream.py)
+and the `/ws/` connection of many subscriptions (multiplex.py), both on
+Connection (connection.py) and served from the streams' descriptions."""
 
-from .access import AccessDenied, CloseCode
+from ..streams.access import AccessDenied, ClientError, CloseCode
+from .connection import Connection
+from .multiplex import MultiplexConsumer
+from .routes import websocket_routes
 from .stream import StreamConsumer, UnknownStreamConsumer
 
-__all__ = ["AccessDenied", "CloseCode", "StreamConsumer", "UnknownStreamConsumer"]
+__all__ = [
+    "AccessDenied",
+    "ClientError",
+    "CloseCode",
+    "Connection",
+    "MultiplexConsumer",
+    "StreamConsumer",
+    "UnknownStreamConsumer",
+    "websocket_routes",
+]

@@ -20,6 +20,7 @@ from django.db import transaction
 
 from .. import protocol
 from ..ops.metrics import CHANNEL_LAYER_ERRORS
+from ..streams.names import ANY_STREAM, stream_of
 
 logger = logging.getLogger(__name__)
 
@@ -28,16 +29,24 @@ STREAM_EVENT = "stream.event"
 
 
 def stream_message(
-    kind: str, data: dict, *, exclude_channel: str | None = None, ids: list[str] | None = None
+    kind: str, data: dict, *, stream: str, exclude_channel: str | None = None, ids: list[str] | None = None
 ) -> dict:
     """Return the channel-layer message carrying the encoded envelope.
 
-    `exclude_channel` names one connection that must not receive it (the
-    sender of a typing indicator). `ids` are the ids of the database rows the
-    message carries, so a resuming consumer can drop what its replay sent
-    without decoding the text.
+    `stream` is the name of the stream it belongs to, in the envelope and
+    beside it (ANY_STREAM for a message to several groups, which the layer
+    names for each: streams/names.py). `exclude_channel` names one
+    connection that must not receive it (the sender of a typing indicator).
+    `ids` are the ids of the database rows the message carries, so a
+    resuming consumer can drop what its replay sent without decoding the
+    text.
     """
-    message = {"type": STREAM_EVENT, "kind": kind, "text": protocol.encode(kind, data)}
+    message = {
+        "type": STREAM_EVENT,
+        "kind": kind,
+        "stream": stream,
+        "text": protocol.encode(kind, data, stream),
+    }
     if exclude_channel:
         message["exclude"] = exclude_channel
     if ids:
@@ -73,7 +82,8 @@ def broadcast_on_commit(
     groups = list(groups)
     if not groups:
         return
-    message = stream_message(kind, data, ids=ids)
+    stream = stream_of(groups[0]) if len(groups) == 1 else ANY_STREAM
+    message = stream_message(kind, data, stream=stream, ids=ids)
     transaction.on_commit(lambda: send_to_groups(groups, message))
 
 
@@ -82,7 +92,7 @@ async def broadcast_now(*, group: str, kind: str, data: dict, exclude_channel: s
 
     For events with no database row behind them (typing). Never raise.
     """
-    message = stream_message(kind, data, exclude_channel=exclude_channel)
+    message = stream_message(kind, data, stream=stream_of(group), exclude_channel=exclude_channel)
     message["sent_at"] = time.time()
     try:
         await get_channel_layer().group_send(group, message)

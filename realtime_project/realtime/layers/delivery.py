@@ -98,6 +98,14 @@ def ready(receiver: Receiver, socket, *, replayed: bool) -> None:
             watch_plain(socket, _plain, receiver.channel)
 
 
+def hold(receiver: Receiver) -> None:
+    """Write nothing to `receiver` directly until ready() again: what comes
+    meanwhile is queued, behind what the consumer sends itself (a `/ws/`
+    subscription's `subscribed` and replay)."""
+    _ready.pop(receiver.channel, None)
+    _plain.pop(receiver.channel, None)
+
+
 def handled(receiver: Receiver) -> None:
     """The consumer handled a channel-layer message (queued for it, if it
     was counted)."""

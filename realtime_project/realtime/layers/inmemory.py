@@ -20,6 +20,7 @@ from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
 
 from ..inbox import Inbox
+from ..streams.names import addressed
 from . import delivery
 
 CLEAN_INTERVAL_SECONDS = 1.0
@@ -148,19 +149,23 @@ class FanOutInMemoryChannelLayer(InMemoryChannelLayer):
         await self.group_send_many([group], message)
 
     async def group_send_many(self, groups: list[str], message: dict) -> None:
-        """`group_send(group, message)` for each of `groups`, in one pass: a
-        tweet to 10,000 online followers' feeds is framed once and written
-        10,000 times, not framed again for each follower's group."""
+        """`group_send(group, message)` for each of `groups`, in one pass:
+        each group's members get the message under that group's stream name
+        (streams/names.py), framed once per group and written to all of
+        them."""
         assert isinstance(message, dict), "Message is not a dict"
         for group in groups:
             self.require_valid_group_name(group)
-        self._clean_expired()
-        members = [channel for group in groups for channel in self.groups.get(group, ())]
-        if not members:
-            return
         # Channels' group_send is a send() to each member, which refuses this.
         assert "__asgi_channel__" not in message
+        self._clean_expired()
         now = time.time()
+        for group in groups:
+            members = self.groups.get(group)
+            if members:
+                self._send_to_members(list(members), addressed(message, group), now)
+
+    def _send_to_members(self, members: list[str], message: dict, now: float) -> None:
         # Written now, the message cannot have expired; with no expiry at all
         # (expiry=0) it is queued, and expires there, as Channels' would.
         left = delivery.deliver(members, message, now=now) if self.expiry > 0 else members

@@ -22,6 +22,7 @@ from channels_redis.utils import create_pool
 from redis import asyncio as aioredis
 
 from ..inbox import Inbox
+from ..streams.names import addressed
 from . import delivery
 from .watch import WatchedPubSub
 
@@ -130,18 +131,20 @@ class _OnePassLoopLayer(RedisPubSubLoopLayer):
 
     def receive_for_many_groups(self, data: bytes) -> None:
         """Deliver a group_send_many message to this process's members of
-        its groups: decoded, framed and written once for all of them."""
+        its groups: decoded once, and for each group named as that group's
+        stream (streams/names.py), framed and written once for its members."""
         many = self.channel_layer.deserialize(data)
         message, groups = many["message"], self.groups
-        local = [
-            channel
-            for group in many["groups"]
-            for channel in groups.get(self._get_group_channel_name(group), ())
-            if channel in self.channels
-        ]
-        self.deliver_to_members(local, self.channel_layer.serialize(message), message)
+        for group in many["groups"]:
+            members = groups.get(self._get_group_channel_name(group))
+            if not members:
+                continue
+            local = [channel for channel in members if channel in self.channels]
+            if local:
+                mine = addressed(message, group)
+                self.deliver_to_members(local, None, mine)
 
-    def deliver_to_members(self, members: list[str], data: bytes, message: dict | None = None) -> None:
+    def deliver_to_members(self, members: list[str], data: bytes | None, message: dict | None = None) -> None:
         """Write a group message (`data`, or `message` already decoded) at once
         to the local `members` ready for it, decoded once for all of them;
         queue it for the others, serialized, as channels-redis queues."""
@@ -149,6 +152,8 @@ class _OnePassLoopLayer(RedisPubSubLoopLayer):
             if message is None:
                 message = self.channel_layer.deserialize(data)
             members = delivery.deliver(members, message, now=time.time())
+        if members and data is None:
+            data = self.channel_layer.serialize(message)
         for channel in members:
             self.queue_locally(channel, data)
 

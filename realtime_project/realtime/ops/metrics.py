@@ -18,6 +18,9 @@ CONNECTIONS_OPEN = Gauge(
 CONNECTIONS_REFUSED = Counter(
     "realtime_connections_refused_total", "Handshakes closed by an access check", ["code"]
 )
+SUBSCRIPTIONS_REFUSED = Counter(
+    "realtime_subscriptions_refused_total", "/ws/ subscribes answered with subscribe_error", ["code"]
+)
 HANDSHAKES_REFUSED = Counter(
     "realtime_handshakes_refused_total",
     "WebSocket handshakes refused before authentication (connection_guard.py)",
