@@ -5,11 +5,14 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from rest_framework.authtoken.models import Token
 
+from accounts.websocket import QUERY_CREDENTIALS
 from feed import services as feed_services
 from feed.streams import FeedStream
 from notifications.models import Notification
 from notifications.streams import NotificationsStream
 from realtime_project.asgi import application
+from realtime_project.realtime.consumers import StreamConsumer
+from realtime_project.realtime.middleware.auth import StreamAuthMiddleware
 from tests.communicator import DaphneCommunicator
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -22,10 +25,19 @@ def notify(recipient, actor, count=1):
     ]
 
 
-async def connect(path, user) -> WebsocketCommunicator:
+def serving(stream):
+    """The application of one stream's endpoint, as asgi.py stacks it."""
+    from channels.routing import URLRouter
+    from django.urls import re_path
+
+    route = re_path(rf"^ws/{stream.path}/?$", StreamConsumer.as_asgi(stream=stream))
+    return StreamAuthMiddleware(URLRouter([route]), query_credentials=QUERY_CREDENTIALS)
+
+
+async def connect(path, user, app=application) -> WebsocketCommunicator:
     token = await database_sync_to_async(lambda: Token.objects.get_or_create(user=user)[0].key)()
     separator = "&" if "?" in path else "?"
-    communicator = DaphneCommunicator(application, f"{path}{separator}token={token}")
+    communicator = DaphneCommunicator(app, f"{path}{separator}token={token}")
     assert (await communicator.connect())[0]
     return communicator
 
@@ -46,19 +58,19 @@ async def test_notifications_since_replays_missed_oldest_first_then_live(alice, 
     await communicator.disconnect()
 
 
-async def test_notification_committed_during_replay_is_sent_once(alice, bob, monkeypatch):
+async def test_notification_committed_during_replay_is_sent_once(alice, bob):
     # A notification saved after the group was joined but before the
     # database was read is in both the replay and the live stream.
     [seen] = await notify(alice, bob)
     during = []
-    original = NotificationsStream.replay
 
-    async def replay_with_a_write_racing(self, subscription, since):
-        during.extend(await notify(alice, bob))
-        return await original(self, subscription, since)
+    class WriteRacingReplay(NotificationsStream):
+        async def replay(self, subscription, since):
+            during.extend(await notify(alice, bob))
+            return await super().replay(subscription, since)
 
-    monkeypatch.setattr(NotificationsStream, "replay", replay_with_a_write_racing)
-    communicator = await connect(f"/ws/notifications/{alice.pk}?since={seen}", alice)
+    app = serving(WriteRacingReplay())
+    communicator = await connect(f"/ws/notifications/{alice.pk}?since={seen}", alice, app)
     assert await received_ids(communicator) == [str(during[0])]
     await communicator.disconnect()
 
@@ -93,20 +105,19 @@ def post(author, text):
     return feed_services.tweet_create(author=author, content=text).pk
 
 
-async def test_feed_since_replays_followed_tweets_in_one_update(alice, bob, carol, monkeypatch):
+async def test_feed_since_replays_followed_tweets_in_one_update(alice, bob, carol):
     await database_sync_to_async(feed_services.follow_create)(follower=alice, followee=bob)
     seen = await post(bob, "seen")
     missed = await post(bob, "missed")
     await post(carol, "not followed")
     racing = []
-    original = FeedStream.replay
 
-    async def replay_with_a_post_racing(self, subscription, since):
-        racing.append(await post(bob, "during the replay"))
-        return await original(self, subscription, since)
+    class PostRacingReplay(FeedStream):
+        async def replay(self, subscription, since):
+            racing.append(await post(bob, "during the replay"))
+            return await super().replay(subscription, since)
 
-    monkeypatch.setattr(FeedStream, "replay", replay_with_a_post_racing)
-    communicator = await connect(f"/ws/feed/{alice.pk}?since={seen}", alice)
+    communicator = await connect(f"/ws/feed/{alice.pk}?since={seen}", alice, serving(PostRacingReplay()))
     replay = await communicator.receive_json_from()
     assert replay["type"] == "feed_update"
     assert [t["tweet_id"] for t in replay["data"]["tweets"]] == [str(missed), str(racing[0])]
