@@ -11,3 +11,9 @@ def tweet_engagement(*, tweet_id) -> dict | None:
     """The `engagement_update` data of tweet `tweet_id`, or None if it is gone."""
     tweet = Tweet.objects.only(*COUNTER_COLUMNS).filter(pk=tweet_id).first()
     return events.engagement_payload(tweet) if tweet else None
+
+
+def tweets_engagement(*, tweet_ids) -> dict[int, dict]:
+    """Tweet id -> its `engagement_update` data, for those of `tweet_ids` that exist."""
+    tweets = Tweet.objects.only(*COUNTER_COLUMNS).filter(pk__in=tweet_ids)
+    return {tweet.pk: events.engagement_payload(tweet) for tweet in tweets}

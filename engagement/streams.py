@@ -5,11 +5,17 @@ counters at once; typing from signed-in subscribers."""
 
 from feed import selectors as feed_selectors
 from realtime_project.realtime import protocol
-from realtime_project.realtime.stream_database import database_sync_to_async
 from realtime_project.realtime.streams import Stream
 from realtime_project.realtime.streams.access import AccessDenied, ClientError, CloseCode
+from realtime_project.realtime.streams.batched_read import BatchedRead
+from realtime_project.realtime.streams.names import parse_row_id
 
 from . import groups, selectors, services
+
+# A tweet on many screens is looked up and counted once for all the
+# subscribers asking at the same moment (batched_read.py).
+EXISTING = BatchedRead(lambda ids: feed_selectors.tweets_existing(tweet_ids=ids))
+COUNTERS = BatchedRead(lambda ids: selectors.tweets_engagement(tweet_ids=ids))
 
 
 class EngagementStream(Stream):
@@ -18,11 +24,12 @@ class EngagementStream(Stream):
     client_messages = {"typing": "typing"}
 
     async def authorize(self, user, raw_id):
-        if not await database_sync_to_async(feed_selectors.tweet_exists)(tweet_id=raw_id):
+        tweet_id = parse_row_id(raw_id)
+        if tweet_id is None or not await EXISTING.load(tweet_id):
             raise AccessDenied(CloseCode.NOT_FOUND, "no such tweet")
 
     async def snapshot(self, subscription):
-        data = await database_sync_to_async(selectors.tweet_engagement)(tweet_id=subscription.id)
+        data = await COUNTERS.load(subscription.id)
         return [(protocol.ENGAGEMENT_UPDATE, data)] if data is not None else []
 
     async def typing(self, subscription, message):

@@ -23,11 +23,9 @@ def tweet_get(*, tweet_id) -> Tweet | None:
         return None
 
 
-def tweet_exists(*, tweet_id) -> bool:
-    try:
-        return Tweet.objects.filter(pk=int(tweet_id)).exists()
-    except (ValueError, TypeError, OverflowError):
-        return False
+def tweets_existing(*, tweet_ids) -> dict[int, bool]:
+    """Tweet id -> True, for those of `tweet_ids` (ints) that exist."""
+    return dict.fromkeys(Tweet.objects.filter(pk__in=tweet_ids).values_list("pk", flat=True), True)
 
 
 def user_get(*, user_id):

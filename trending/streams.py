@@ -3,17 +3,20 @@
 topics at once, then each change."""
 
 from realtime_project.realtime import protocol
-from realtime_project.realtime.stream_database import database_sync_to_async
 from realtime_project.realtime.streams import Stream
+from realtime_project.realtime.streams.batched_read import BatchedRead
 
 from . import groups, selectors
+
+# Every subscriber asking at the same moment gets one read (batched_read.py).
+LATEST = BatchedRead(lambda keys: dict.fromkeys(keys, selectors.trending_latest()))
 
 
 class TrendingStream(Stream):
     kind = groups.STREAM
 
     async def snapshot(self, subscription):
-        return [(protocol.TRENDING, await database_sync_to_async(selectors.trending_latest)())]
+        return [(protocol.TRENDING, await LATEST.load(None))]
 
 
 TRENDING = TrendingStream()

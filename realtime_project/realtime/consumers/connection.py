@@ -308,14 +308,3 @@ class Connection(AsyncWebsocketConsumer):
             # A bug in one handler must not take the connection down.
             logger.exception("handling a %r message failed", kind)
             await self.send_error("internal_error", "the message could not be processed")
-
-
-def parse_row_id(raw) -> int | None:
-    """A database id from client input, or None if it is not one."""
-    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
-        return None
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        return None
-    return value if 0 <= value < 2**63 else None

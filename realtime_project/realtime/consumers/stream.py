@@ -19,7 +19,8 @@ from ..middleware.auth import query_param
 from ..ops.metrics import CONNECTIONS_OPEN, CONNECTIONS_REFUSED
 from ..streams.access import AccessDenied, ClientError, CloseCode
 from ..streams.description import Stream, Subscription
-from .connection import Connection, parse_row_id
+from ..streams.names import parse_row_id
+from .connection import Connection
 
 logger = logging.getLogger(__name__)
 

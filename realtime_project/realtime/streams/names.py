@@ -42,6 +42,17 @@ def canonical_id(raw) -> str | None:
     return raw
 
 
+def parse_row_id(raw) -> int | None:
+    """A database id from client input, or None if it is not one."""
+    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+        return None
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        return None
+    return value if 0 <= value < 2**63 else None
+
+
 def addressed(message: dict, group: str) -> dict:
     """`message` as group `group` gets it: a message for several groups
     (`stream` ANY_STREAM) gets that group's stream name, in `stream` and in
