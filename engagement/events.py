@@ -6,11 +6,14 @@ from feed.models import Tweet
 from feed.serializers import EngagementCountsSerializer
 from realtime_project.realtime import protocol
 from realtime_project.realtime.events.broadcast import broadcast_on_commit
+from realtime_project.realtime.events.payloads import Payloads
+
+COUNTS = Payloads(EngagementCountsSerializer)
 
 
 def engagement_payload(tweet: Tweet) -> dict:
     """`{"tweet_id", "engagement": {likes, replies, retweets, bookmarks}}`."""
-    return {"tweet_id": str(tweet.pk), "engagement": EngagementCountsSerializer(tweet).data}
+    return {"tweet_id": str(tweet.pk), "engagement": COUNTS.of(tweet)}
 
 
 def typing_payload(*, tweet_id, user, is_typing: bool) -> dict:

@@ -5,22 +5,22 @@ from collections.abc import Iterable
 
 from realtime_project.realtime import protocol
 from realtime_project.realtime.events.broadcast import broadcast_on_commit
+from realtime_project.realtime.events.payloads import Payloads
 
 from .models import Tweet
 from .serializers import TweetSerializer
 
+PAYLOADS = Payloads(TweetSerializer)
+
 
 def tweet_payload(tweet: Tweet) -> dict:
     """The tweet as every client meets it (REST and `feed_update` alike)."""
-    return TweetSerializer(tweet).data
+    return PAYLOADS.of(tweet)
 
 
 def tweet_payloads(tweets: list[Tweet]) -> list[dict]:
-    """`tweet_payload` of many tweets at once: one serializer for all (a
-    serializer per tweet deep-copies its fields each time, which made a
-    full replay slow in the consumers' one database thread, and held every
-    other handshake behind it: docs/PERFORMANCE.md, item 5)."""
-    return TweetSerializer(tweets, many=True).data
+    """`tweet_payload` of each of `tweets`."""
+    return PAYLOADS.of_many(tweets)
 
 
 def feed_data(tweets: list[dict]) -> dict:

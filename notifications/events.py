@@ -3,19 +3,22 @@ and their broadcast."""
 
 from realtime_project.realtime import protocol
 from realtime_project.realtime.events.broadcast import broadcast_on_commit
+from realtime_project.realtime.events.payloads import Payloads
 
 from .models import Notification
 from .serializers import NotificationSerializer
 
+PAYLOADS = Payloads(NotificationSerializer)
+
 
 def notification_payload(notification: Notification) -> dict:
     """The notification as every client meets it (REST and WebSocket alike)."""
-    return NotificationSerializer(notification).data
+    return PAYLOADS.of(notification)
 
 
 def notification_payloads(notifications: list[Notification]) -> list[dict]:
-    """`notification_payload` of many at once: one serializer for all."""
-    return NotificationSerializer(notifications, many=True).data
+    """`notification_payload` of each of `notifications`."""
+    return PAYLOADS.of_many(notifications)
 
 
 def broadcast_notification(*, group: str, notification: dict) -> None:

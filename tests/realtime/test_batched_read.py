@@ -12,7 +12,9 @@ from realtime_project.asgi import application
 from realtime_project.realtime.streams.batched_read import BatchedRead
 from tests.communicator import DaphneCommunicator
 
-pytestmark = pytest.mark.asyncio
+# The reads run in the streams' database thread, which checks its
+# connection before each.
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
 
 class Reads:
@@ -86,7 +88,6 @@ async def test_a_cancelled_load_leaves_the_others_answered():
     assert gone.cancelled()
 
 
-@pytest.mark.django_db(transaction=True)
 async def test_many_tabs_subscribing_to_one_tweet_at_once_each_get_its_counters(alice):
     tweet = await database_sync_to_async(feed_services.tweet_create)(author=alice, content="popular")
     tabs = [DaphneCommunicator(application, "/ws/") for _ in range(30)]
