@@ -35,7 +35,7 @@ import {
 
 import { Api } from "./api";
 import type { EngagementCounts, Notification, NotificationStreamMessage, TrendingTopic, Tweet } from "./types";
-import { isNewerId, RealtimeClient, type ConnectionState, type StateChange } from "./websocket-client";
+import { isNewerId, RealtimeClient, type ConnectionState, type Refusal, type StateChange } from "./websocket-client";
 
 /** A stream's state, or `idle` when the hook is not subscribed (no user, disabled). */
 export type StreamStatus = ConnectionState | "idle";
@@ -77,19 +77,44 @@ export function sortNewestFirst<T>(items: T[], id: (item: T) => string): T[] {
   return [...items].sort((a, b) => (isNewerId(id(a), id(b)) ? -1 : id(a) === id(b) ? 0 : 1));
 }
 
-/** The live state of stream `key` (null: not subscribed). */
-export function useStreamStatus(key: string | null): StreamStatus {
+export interface StreamStatusInfo {
+  status: StreamStatus;
+  /** Why the server refuses the stream (a limit, or access), while it does. */
+  refusal: Refusal | null;
+}
+
+const IDLE: StreamStatusInfo = { status: "idle", refusal: null };
+
+function infoOf(change: StateChange | undefined): StreamStatusInfo {
+  return change ? { status: change.state, refusal: change.refusal ?? null } : IDLE;
+}
+
+/** The live state of stream `key` and the server's refusal of it, if any (null key: not subscribed). */
+export function useStreamInfo(key: string | null): StreamStatusInfo {
   const client = useWebSocketClient();
-  const read = useCallback(() => (key ? client.getState(key) ?? "idle" : "idle"), [client, key]);
-  const [status, setStatus] = useState<StreamStatus>(read);
+  const read = useCallback(() => (key ? infoOf(client.getStateChange(key)) : IDLE), [client, key]);
+  const [info, setInfo] = useState<StreamStatusInfo>(read);
   useEffect(() => {
-    setStatus(read());
+    setInfo(read());
     if (!key) return undefined;
     return client.on("state", (change) => {
-      if (change.key === key) setStatus(change.state);
+      if (change.key !== key) return;
+      const next = infoOf(change);
+      setInfo((current) =>
+        current.status === next.status &&
+        current.refusal?.code === next.refusal?.code &&
+        current.refusal?.message === next.refusal?.message
+          ? current
+          : next,
+      );
     });
   }, [client, key, read]);
-  return status;
+  return info;
+}
+
+/** The live state of stream `key` (null: not subscribed). */
+export function useStreamStatus(key: string | null): StreamStatus {
+  return useStreamInfo(key).status;
 }
 
 /**
@@ -219,8 +244,8 @@ export function useNotifications(userId: string | null | undefined, options: Not
   }, [api, refresh]);
 
   const unreadCount = useMemo(() => notifications.filter((n) => !n.read).length, [notifications]);
-  const status = useStreamStatus(key);
-  return { notifications, unreadCount, markRead, markAllRead, status, loading, refresh };
+  const { status, refusal } = useStreamInfo(key);
+  return { notifications, unreadCount, markRead, markAllRead, status, refusal, loading, refresh };
 }
 
 // --- Trending ---------------------------------------------------------------
@@ -253,8 +278,8 @@ export function useTrending() {
       off();
     };
   }, [client, api]);
-  const status = useStreamStatus("trending");
-  return { trending, status, loaded };
+  const { status, refusal } = useStreamInfo("trending");
+  return { trending, status, refusal, loaded };
 }
 
 // --- Feed -------------------------------------------------------------------
@@ -324,8 +349,8 @@ export function useFeedUpdates(userId: string | null | undefined, options: FeedU
     return out;
   }, []);
 
-  const status = useStreamStatus(key);
-  return { newTweets, flush, status };
+  const { status, refusal } = useStreamInfo(key);
+  return { newTweets, flush, status, refusal };
 }
 
 // --- Engagement and typing ----------------------------------------------------
@@ -381,7 +406,7 @@ export function useEngagementUpdates(tweetId: string | null | undefined, options
 
   // Nobody replays who is typing: after a reconnect, start from nobody.
   useOnOpen(key, () => setTypingUsers([]));
-  const status = useStreamStatus(key);
+  const { status, refusal } = useStreamInfo(key);
   useEffect(() => {
     if (status !== "open") setTypingUsers([]);
   }, [status]);
@@ -413,32 +438,46 @@ export function useEngagementUpdates(tweetId: string | null | undefined, options
     [client, tweetId, typingIdleMs, typingRefreshMs],
   );
 
-  return { engagement, typingUsers, setTyping, status };
+  return { engagement, typingUsers, setTyping, status, refusal };
 }
 
 // --- The connection as a whole ------------------------------------------------
 
-export type OverallStatus = "idle" | "connecting" | "live" | "reconnecting" | "offline";
+export type OverallStatus = "idle" | "connecting" | "live" | "reconnecting" | "restarting" | "refused" | "offline";
 
 export interface ConnectionSummary {
   status: OverallStatus;
-  /** For `reconnecting`: when the earliest retry starts (ms since epoch). */
+  /** For `reconnecting`, `restarting` and `refused`: when the earliest retry starts (ms since epoch). */
   retryAt?: number;
+  /** For `refused`: the server's reason (the first refused stream's). */
+  refusal?: Refusal;
   streams: StateChange[];
+}
+
+function earliestRetry(streams: StateChange[]): number | undefined {
+  const times = streams.map((s) => s.retryAt).filter((t): t is number => t !== undefined);
+  return times.length ? Math.min(...times) : undefined;
 }
 
 /** Fold every stream's state into one, for a connection badge. */
 export function summarize(streams: StateChange[]): ConnectionSummary {
   const live = streams.filter((s) => !(s.state === "closed" && s.closedBy === "client"));
   if (!live.length) return { status: "idle", streams };
+  const down = live.filter((s) => s.state !== "open");
+  // The browser knows the network is gone: no stream can be live.
+  if (down.some((s) => s.offline)) return { status: "offline", streams };
+  const restarting = down.filter((s) => s.restarting);
+  if (restarting.length) return { status: "restarting", retryAt: earliestRetry(restarting), streams };
+  // A stream the server refuses says why, rather than "reconnecting" to no end.
+  const refused = down.filter((s) => s.refusal);
+  if (refused.length) {
+    return { status: "refused", refusal: refused[0].refusal, retryAt: earliestRetry(refused), streams };
+  }
   // A retry in flight (connecting again after a failure) is still "reconnecting".
   const retrying = live.filter(
     (s) => s.state === "reconnecting" || (s.state === "connecting" && s.attempt > 0),
   );
-  if (retrying.length) {
-    const times = retrying.map((s) => s.retryAt).filter((t): t is number => t !== undefined);
-    return { status: "reconnecting", retryAt: times.length ? Math.min(...times) : undefined, streams };
-  }
+  if (retrying.length) return { status: "reconnecting", retryAt: earliestRetry(retrying), streams };
   if (live.some((s) => s.state === "closed")) return { status: "offline", streams };
   if (!live.some((s) => s.state === "open")) return { status: "connecting", streams };
   return { status: "live", streams };

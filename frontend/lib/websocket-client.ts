@@ -14,15 +14,21 @@
  * subscription (realtime/subscriptions.ts) on one connection
  * (realtime/connection.ts): a tab holds one socket however many tweets it
  * watches. `multiplex: false` uses one socket per stream on the
- * single-stream endpoints instead (realtime/single-stream.ts).
+ * single-stream endpoints instead (realtime/single-stream.ts). Both keep
+ * their sockets with realtime/reconnecting-socket.ts, and their handlers
+ * with realtime/handlers.ts.
  *
  * Reliability, as shared/PROTOCOL.md asks of a client, in both modes:
  * - Reconnect after an unexpected close with exponential backoff (3, 6, 12,
- *   24, 48 s, then give up), each delay jittered so that a restarted server
- *   is not hit by every client in the same instant; after a `reconnect`
- *   frame (a server draining for a restart) at its `after_ms` instead.
+ *   24, 48 s, then every 48 s, never giving up unless `maxReconnectAttempts`
+ *   says when), each delay jittered so that a restarted server is not hit
+ *   by every client in the same instant; after a `reconnect` frame (a server
+ *   draining for a restart) at its `after_ms` plus a little jitter instead.
  *   Close codes 4401/4403/4404 mean "retrying cannot help" and stop it.
- *   The browser's `online` event retries at once.
+ *   The browser's `online` event, and a hidden tab shown again, retry at
+ *   once; its `offline` event drops the sockets and reports `offline`.
+ * - A refusal (4429 for a limit, 4401/4403/4404) is on the stream's state as
+ *   `refusal` (code and server message), so a page can say why it waits.
  * - A stream is `open` once the server has joined it (its `subscribed` on
  *   `/ws/`; the answer to the first ping on a single-stream socket): from
  *   then on nothing published is missed.
@@ -79,6 +85,8 @@ export {
   FATAL_CLOSE_CODES,
   HEARTBEAT_TIMEOUT_CODE,
   isNewerId,
+  REFUSAL_CODES,
+  RESTART_CLOSE_CODES,
   ticketFromApi,
   TicketError,
   toWebSocketBase,
@@ -87,12 +95,14 @@ export type {
   ClientOptions,
   ConnectionState,
   MessageHandler,
+  Refusal,
   ServerError,
   ServerErrorListener,
   StateChange,
   StateListener,
   SubscribeOptions,
   Unsubscribe,
+  VisibilityTarget,
   WebSocketFactory,
   WebSocketLike,
 } from "./realtime/shared";
@@ -125,7 +135,8 @@ export class RealtimeClient {
   private readonly listeners = new Map<StateEvent, Set<StateListener>>();
   private readonly errorListeners = new Set<ServerErrorListener>();
   private readonly onlineTarget: ClientOptions["onlineTarget"];
-  private onlineListening = false;
+  private readonly visibilityTarget: ClientOptions["visibilityTarget"];
+  private listening = false;
 
   constructor(baseUrl?: string, options: ClientOptions = {}) {
     const base = baseUrl || defaultBaseUrl();
@@ -143,6 +154,12 @@ export class RealtimeClient {
         ? options.onlineTarget
         : typeof window !== "undefined"
           ? window
+          : null;
+    this.visibilityTarget =
+      options.visibilityTarget !== undefined
+        ? options.visibilityTarget
+        : typeof document !== "undefined"
+          ? document
           : null;
     this.host = {
       WebSocketImpl: impl,
@@ -249,6 +266,11 @@ export class RealtimeClient {
     return this.streams.get(key)?.state;
   }
 
+  /** The last state change of stream `key` (with its `refusal`, if refused), or undefined when not subscribed. */
+  getStateChange(key: string): StateChange | undefined {
+    return this.streams.get(key)?.last;
+  }
+
   /** The last state change of every subscribed stream. */
   getStates(): StateChange[] {
     return [...this.streams.values()].map((stream) => stream.last);
@@ -264,10 +286,17 @@ export class RealtimeClient {
     return this.mux?.connection.welcome ?? null;
   }
 
-  /** Retry every stream that gave up or is waiting to retry, at once. */
+  /** Retry every stream that gave up or is waiting to retry, at once
+   * (not one waiting out the delay a restarting server asked for). */
   reconnectNow(): void {
     if (this.mux) this.mux.retryNow();
     else for (const stream of this.streams.values()) stream.retryNow();
+  }
+
+  /** Drop every socket and report the streams offline (the browser's `offline` event does this). */
+  goOffline(): void {
+    if (this.mux) this.mux.connection.goOffline();
+    else for (const stream of this.streams.values()) (stream as SingleStream).goOffline();
   }
 
   /** The newest id seen on resumable stream `key` (sent as `since` on reconnect). */
@@ -375,17 +404,25 @@ export class RealtimeClient {
     this.reconnectNow();
   };
 
+  private readonly handleOffline = (): void => {
+    this.goOffline();
+  };
+
+  private readonly handleVisibility = (): void => {
+    // A hidden tab's timers are throttled by the browser: its retry may be
+    // minutes away. The person looking at it now wants it live now.
+    if (this.visibilityTarget?.visibilityState !== "hidden") this.reconnectNow();
+  };
+
+  /** Listen to the browser's network and visibility events while any stream is held. */
   private updateOnlineListener(): void {
-    const target = this.onlineTarget;
-    if (!target) return;
     const wanted = this.streams.size > 0;
-    if (wanted && !this.onlineListening) {
-      target.addEventListener("online", this.handleOnline);
-      this.onlineListening = true;
-    } else if (!wanted && this.onlineListening) {
-      target.removeEventListener("online", this.handleOnline);
-      this.onlineListening = false;
-    }
+    if (wanted === this.listening) return;
+    this.listening = wanted;
+    const method = wanted ? "addEventListener" : "removeEventListener";
+    this.onlineTarget?.[method]("online", this.handleOnline);
+    this.onlineTarget?.[method]("offline", this.handleOffline);
+    this.visibilityTarget?.[method]("visibilitychange", this.handleVisibility);
   }
 }
 

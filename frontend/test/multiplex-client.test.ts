@@ -274,8 +274,8 @@ describe("reconnection", () => {
     expect(client.getStates().map((s) => s.state)).toEqual(["open", "open", "open", "open"]);
   });
 
-  it("backs off 3, 6, 12, 24 and 48 seconds, then gives up every stream; online retries at once", () => {
-    const client = makeClient();
+  it("backs off 3, 6, 12, 24 and 48 seconds, then gives up every stream at maxReconnectAttempts; online retries at once", () => {
+    const client = makeClient({ maxReconnectAttempts: 5 });
     client.subscribeToTrending(() => {});
     client.subscribeToFeed("42", () => {});
     for (const delay of [3000, 6000, 12000, 24000, 48000]) {

@@ -79,8 +79,8 @@ describe("URLs and authentication", () => {
 });
 
 describe("reconnection backoff", () => {
-  it("retries after 3, 6, 12, 24 and 48 seconds, then stops", () => {
-    const client = makeClient();
+  it("retries after 3, 6, 12, 24 and 48 seconds, then stops when maxReconnectAttempts is 5", () => {
+    const client = makeClient({ maxReconnectAttempts: 5 });
     client.subscribeToTrending(() => {});
     const expected = [3000, 6000, 12000, 24000, 48000];
     for (const delay of expected) {

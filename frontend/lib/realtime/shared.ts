@@ -1,6 +1,6 @@
 /**
  * What both transports of the client share: options, state changes, the
- * socket helpers, ids and resume cursors, and handler delivery.
+ * socket helpers, ids and resume cursors.
  */
 
 import type { ErrorData, ServerMessage } from "../types";
@@ -27,6 +27,23 @@ export interface StateChange {
   reason?: string;
   /** For `closed`: why the client stopped. */
   closedBy?: "client" | "server" | "gave-up";
+  /**
+   * Set while the server refuses this stream: for a limit (4429: too many
+   * connections for this user, over `max_subscriptions`, subscribing too
+   * fast) or for access (4401, 4403, 4404). Kept through the retries that
+   * follow a 4429 until the stream opens, so a UI can say why it waits.
+   */
+  refusal?: Refusal;
+  /** The server said it is restarting (a `reconnect` frame, or close 1012/1013); kept until the stream opens. */
+  restarting?: boolean;
+  /** The browser reported the network gone (`offline`); kept until it is back or the stream opens. */
+  offline?: boolean;
+}
+
+/** Why the server refused a stream: its close (or `subscribe_error`) code and its message. */
+export interface Refusal {
+  code: number;
+  message: string;
 }
 
 export type StateListener = (change: StateChange) => void;
@@ -69,9 +86,14 @@ export interface ClientOptions {
   reconnectBaseDelayMs?: number;
   /** Each further delay is the previous times this. Default 2. */
   reconnectFactor?: number;
-  /** Attempts before giving up; 0 never reconnects. Default 5. */
+  /** The longest delay the backoff grows to; it keeps retrying at this pace. Default 48000. */
+  maxReconnectDelayMs?: number;
+  /** Attempts before giving up; 0 never reconnects. Default Infinity: never give up. */
   maxReconnectAttempts?: number;
-  /** Each delay is multiplied by a random factor in [1 - jitter, 1 + jitter]. Default 0.2; 0 disables. */
+  /**
+   * Each backoff delay is multiplied by a random factor in [1 - jitter, 1 + jitter];
+   * a restarting server's `after_ms` gets up to `jitter` x the base delay added. Default 0.2; 0 disables.
+   */
   jitter?: number;
   /**
    * On `/ws/`: how long to wait before subscribing again to a stream the
@@ -88,8 +110,14 @@ export interface ClientOptions {
   fetch?: typeof fetch;
   /** Source of randomness for the jitter, in [0, 1). */
   random?: () => number;
-  /** Where `online` events come from; defaults to `window` in a browser. `null` disables. */
+  /** Where `online` and `offline` events come from; defaults to `window` in a browser. `null` disables. */
   onlineTarget?: Pick<EventTarget, "addEventListener" | "removeEventListener"> | null;
+  /** Where `visibilitychange` events come from (a tab shown again retries at once); defaults to `document`. `null` disables. */
+  visibilityTarget?: VisibilityTarget | null;
+}
+
+export interface VisibilityTarget extends Pick<EventTarget, "addEventListener" | "removeEventListener"> {
+  readonly visibilityState?: string;
 }
 
 export interface SubscribeOptions {
@@ -101,7 +129,8 @@ export const DEFAULTS = {
   multiplex: true,
   reconnectBaseDelayMs: 3000,
   reconnectFactor: 2,
-  maxReconnectAttempts: 5,
+  maxReconnectDelayMs: 48000,
+  maxReconnectAttempts: Infinity,
   jitter: 0.2,
   resubscribeDelayMs: 1000,
   heartbeatIntervalMs: 30000,
@@ -112,6 +141,14 @@ export type ResolvedOptions = typeof DEFAULTS & ClientOptions;
 
 /** Close codes after which retrying cannot help (PROTOCOL.md). */
 export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([4401, 4403, 4404]);
+
+/** Codes by which the server refuses a stream rather than failing (PROTOCOL.md). */
+export const REFUSAL_CODES: ReadonlySet<number> = new Set([4401, 4403, 4404, 4429]);
+
+/** The refusal a close (or `subscribe_error`, `unsubscribed`) code and message stand for, if any. */
+export function refusalOf(code: number | undefined, message: string | undefined): Refusal | undefined {
+  return code !== undefined && REFUSAL_CODES.has(code) ? { code, message: message ?? "" } : undefined;
+}
 
 /** The close code this client uses for a socket it declared dead. */
 export const HEARTBEAT_TIMEOUT_CODE = 4000;
@@ -170,15 +207,17 @@ export function isNewerId(a: string, b: string | undefined | null): boolean {
   return a !== b;
 }
 
-/** The delay (ms) before reconnection attempt `attempt` (0-based), before jitter. */
-export function backoffDelay(attempt: number, baseMs: number, factor: number): number {
-  return baseMs * Math.pow(factor, attempt);
+/** The delay (ms) before reconnection attempt `attempt` (0-based), before jitter, at most `maxMs`. */
+export function backoffDelay(attempt: number, baseMs: number, factor: number, maxMs = Infinity): number {
+  return Math.min(baseMs * Math.pow(factor, attempt), maxMs);
 }
 
 /**
  * The delay before retry `attempt`, jittered. `afterMs` is a delay the
  * server asked for (`reconnect` before a restart): jitter only lengthens
- * it, since coming back earlier would find the process still stopping.
+ * it, since coming back earlier would find the process still stopping,
+ * and by a bounded amount, since the server already spread its clients
+ * over its drain and a long `after_ms` must not become a longer outage.
  */
 export function retryDelay(
   attempt: number,
@@ -186,11 +225,19 @@ export function retryDelay(
   random: () => number,
   afterMs?: number,
 ): number {
-  const { reconnectBaseDelayMs, reconnectFactor, jitter } = options;
-  let delay = afterMs ?? backoffDelay(attempt, reconnectBaseDelayMs, reconnectFactor);
-  if (jitter > 0) delay *= afterMs !== undefined ? 1 + jitter * random() : 1 - jitter + 2 * jitter * random();
+  const { reconnectBaseDelayMs, reconnectFactor, maxReconnectDelayMs, jitter } = options;
+  let delay: number;
+  if (afterMs !== undefined) {
+    delay = afterMs + (jitter > 0 ? jitter * reconnectBaseDelayMs * random() : 0);
+  } else {
+    delay = backoffDelay(attempt, reconnectBaseDelayMs, reconnectFactor, maxReconnectDelayMs);
+    if (jitter > 0) delay *= 1 - jitter + 2 * jitter * random();
+  }
   return Math.max(0, Math.round(delay));
 }
+
+/** Close codes of a server that is restarting or overloaded for a moment: reconnect (PROTOCOL.md). */
+export const RESTART_CLOSE_CODES: ReadonlySet<number> = new Set([1012, 1013]);
 
 /** Turn `http(s)://host[/prefix]` (or `ws(s)://...`) into the WebSocket origin + prefix. */
 export function toWebSocketBase(baseUrl: string): string {
@@ -310,32 +357,4 @@ export interface StreamHandle {
   retryNow(): void;
   /** Send a JSON message on this stream; false when it is not open. */
   send(message: { type: string } & Record<string, unknown>): boolean;
-}
-
-export function serverError(frame: Frame, key: string | null): ServerError {
-  const data = (frame.data ?? {}) as Partial<ErrorData>;
-  return { key, code: String(data.code ?? ""), message: String(data.message ?? "") };
-}
-
-/**
- * Hand `frame` of stream `spec` to the handlers that take its kind; an
- * `error` frame goes to the client's error listeners instead. Move the
- * stream's resume point first, so a handler reading it sees this message.
- */
-export function deliver(host: StreamHost, spec: StreamSpec, handlers: Set<HandlerEntry>, frame: Frame): void {
-  if (frame.type === "error") {
-    host.emitServerError(serverError(frame, spec.key));
-    return;
-  }
-  const cursor = spec.cursorOf?.(frame);
-  if (cursor) host.setResumeId(spec.key, cursor);
-  for (const entry of [...handlers]) {
-    if (!entry.kinds.has(frame.type)) continue;
-    try {
-      (entry.handler as MessageHandler<Frame>)(frame);
-    } catch (error) {
-      // One broken handler must not starve the others or kill the socket.
-      console.error(`handler for ${spec.key} failed`, error);
-    }
-  }
 }

@@ -7,25 +7,19 @@
  */
 
 import { Connection, type ConnectionChange, type ConnectionEvents } from "./connection";
+import { serverError, StreamHandlers } from "./handlers";
 import {
-  deliver,
   FATAL_CLOSE_CODES,
+  refusalOf,
   retryDelay,
-  serverError,
-  type ConnectionState,
   type Frame,
-  type HandlerEntry,
   type ResolvedOptions,
   type StateChange,
-  type StreamHandle,
   type StreamHost,
   type StreamSpec,
 } from "./shared";
 
-export class Subscription implements StreamHandle {
-  readonly handlers = new Set<HandlerEntry>();
-  state: ConnectionState = "closed";
-  last: StateChange;
+export class Subscription extends StreamHandlers {
   /** Subscribe attempts refused or ended by the server since the last `subscribed`. */
   attempt = 0;
   /** Refused with 4401/4403/4404: subscribing again cannot help. */
@@ -35,10 +29,10 @@ export class Subscription implements StreamHandle {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
-    readonly spec: StreamSpec,
+    spec: StreamSpec,
     private readonly mux: Multiplexer,
   ) {
-    this.last = { key: spec.key, state: "closed", attempt: 0 };
+    super(spec, mux.host);
   }
 
   get waiting(): boolean {
@@ -95,9 +89,7 @@ export class Subscription implements StreamHandle {
   }
 
   setState(change: Omit<StateChange, "key" | "attempt">, attempt = this.attempt): void {
-    this.state = change.state;
-    this.last = { ...change, key: this.spec.key, attempt };
-    this.mux.host.emitState(this.last);
+    this.report(change, attempt);
   }
 }
 
@@ -143,6 +135,7 @@ export class Multiplexer implements ConnectionEvents {
       this.unanswered.set(sub.spec.stream, (this.unanswered.get(sub.spec.stream) ?? 0) + 1);
     }
     sub.sent = false;
+    sub.refusal = undefined;
     sub.setState({ state: "closed", closedBy: "client" });
     if (this.subscriptions.size === 0) {
       // Nothing left to carry: a tab without streams holds no socket.
@@ -168,7 +161,10 @@ export class Multiplexer implements ConnectionEvents {
   connecting(change: ConnectionChange): void {
     this.unanswered.clear();
     for (const sub of this.subscriptions.values()) {
-      if (!sub.refused) sub.setState(change, change.attempt);
+      if (sub.refused) continue;
+      // A new connection gets a fresh answer: what the last one refused may pass now.
+      sub.refusal = undefined;
+      sub.setState(change, change.attempt);
     }
   }
 
@@ -184,7 +180,9 @@ export class Multiplexer implements ConnectionEvents {
     for (const sub of this.subscriptions.values()) {
       sub.clearRetry();
       sub.sent = false;
-      if (!sub.refused) sub.setState(change, change.attempt);
+      if (sub.refused) continue;
+      sub.refusal = undefined;
+      sub.setState(change, change.attempt);
     }
   }
 
@@ -209,7 +207,7 @@ export class Multiplexer implements ConnectionEvents {
         this.endedByServer(sub, frame);
         return;
       default:
-        deliver(this.host, sub.spec, sub.handlers, frame);
+        sub.deliver(frame);
     }
   }
 
@@ -227,12 +225,14 @@ export class Multiplexer implements ConnectionEvents {
     // Subscribing again to a held stream is answered again: nothing new.
     if (sub.state === "open") return;
     sub.attempt = 0;
+    sub.refusal = undefined;
     sub.setState({ state: "open" });
   }
 
   private refusedOrRetry(sub: Subscription, frame: Frame): void {
     const { code, reason } = codeOf(frame);
     sub.sent = false;
+    sub.refusal = refusalOf(code, reason);
     if (code !== undefined && FATAL_CLOSE_CODES.has(code)) {
       sub.refused = true;
       sub.setState({ state: "closed", closedBy: "server", code, reason });
@@ -252,6 +252,7 @@ export class Multiplexer implements ConnectionEvents {
     // The server ends a subscription when it may have dropped its live
     // messages (4429): subscribing again with `since` replays them.
     const { code, reason } = codeOf(frame);
+    sub.refusal = refusalOf(code, reason);
     const { resubscribeDelayMs, jitter } = this.options;
     const delay = Math.round(resubscribeDelayMs * (1 + jitter * this.host.random()));
     sub.retryAfter(delay, code, reason);

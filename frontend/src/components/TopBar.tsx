@@ -1,6 +1,7 @@
 import { useState } from "react";
 
 import type { Me, Notification, Tweet } from "../../lib/types";
+import type { Refusal } from "../../lib/websocket-client";
 import { useConnectionSummary, useWebSocketClient } from "../../lib/use-websocket";
 import { useDismiss, useNow } from "../app-context";
 import { timeAgo } from "../format";
@@ -9,11 +10,29 @@ import { AtIcon, BellIcon, FollowIcon, HeartIcon, LogoutIcon, PulseLogo, ReplyIc
 
 const isPageStream = (key: string) => !key.startsWith("engagement-");
 
+/** What a refusal means to the person looking at this tab. */
+export function refusalText(refusal: Refusal): string {
+  switch (refusal.code) {
+    case 4429:
+      // The per-user connection cap counts this user's tabs (and other clients).
+      return /connection/i.test(refusal.message)
+        ? "Too many tabs open: close one to get live updates here"
+        : "Live updates paused: the server asked this page to slow down";
+    case 4401:
+      return "Signed out: sign in again for live updates";
+    case 4403:
+      return "Live updates are not allowed for this account here";
+    default:
+      return "Live updates are unavailable for this page";
+  }
+}
+
 export function ConnectionBadge() {
   const client = useWebSocketClient();
   // The page's own streams; per-tweet engagement streams come and go while scrolling.
   const summary = useConnectionSummary(isPageStream);
   const now = useNow(1000, summary.status === "reconnecting");
+  // Restarting waits out the server's own delay: "Retry now" would defeat its spread.
   let label: string;
   switch (summary.status) {
     case "live":
@@ -24,15 +43,30 @@ export function ConnectionBadge() {
       label = seconds > 0 ? `Reconnecting in ${seconds}s` : "Reconnecting…";
       break;
     }
+    case "restarting":
+      label = "Server restarting, reconnecting…";
+      break;
+    case "refused":
+      label = summary.refusal ? refusalText(summary.refusal) : "Live updates refused";
+      break;
     case "offline":
       label = "Offline";
       break;
     default:
       label = "Connecting…";
   }
-  const canRetry = summary.status === "offline" || summary.status === "reconnecting";
+  // Only a limit may pass on a retry (another tab closed); refused access cannot.
+  const canRetry =
+    summary.status === "offline" ||
+    summary.status === "reconnecting" ||
+    (summary.status === "refused" && summary.refusal?.code === 4429);
   return (
-    <div className={`conn conn--${summary.status}`} data-testid="connection-status" data-state={summary.status}>
+    <div
+      className={`conn conn--${summary.status}`}
+      data-testid="connection-status"
+      data-state={summary.status}
+      data-code={summary.refusal?.code}
+    >
       <span className="conn__dot" aria-hidden="true" />
       <span className="conn__label" role="status" aria-live="polite">
         {label}
