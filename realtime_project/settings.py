@@ -321,6 +321,14 @@ REALTIME_HEADER_TIMEOUT_SECONDS = env_number("REALTIME_HEADER_TIMEOUT_SECONDS", 
 # Largest request body the server takes; a larger Content-Length is a 413 at once,
 # a chunked body is cut off with 413 when it grows past it.
 REALTIME_MAX_REQUEST_BYTES = int(env_number("REALTIME_MAX_REQUEST_BYTES", 1024 * 1024))
+# Seconds a stopping server process takes to send its WebSockets away
+# (realtime/server/drain.py): their closes, and so their reconnections to the
+# other processes, are spread over it, so that the survivors take a
+# restarted process's clients at clients / seconds handshakes a second
+# rather than all at once. 10 s: 5,000 clients land at 500 a second, and a
+# rolling restart of a few processes still takes well under a minute.
+# deploy/daphne@.service's TimeoutStopSec leaves room above it.
+REALTIME_DRAIN_SECONDS = env_number("REALTIME_DRAIN_SECONDS", 10)
 # /metrics: the networks that may read it, and/or a bearer token that may.
 REALTIME_METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
 REALTIME_METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")

@@ -135,7 +135,8 @@ class MultiplexConsumer(Connection):
         delivery.hold(self.receiver)
         try:
             await self.join(sub.group)
-            self.subscriptions[name] = sub
+            # Keyed by its own name: the client's string is not kept.
+            self.subscriptions[sub.name] = sub
             await self.count(sub)
             await self.send_message(protocol.SUBSCRIBED, {}, name)
             since = message.get("since")

@@ -18,7 +18,7 @@ from ..cluster.registry import registry
 from ..middleware.auth import query_param
 from ..ops.metrics import CONNECTIONS_OPEN, CONNECTIONS_REFUSED
 from ..streams.access import AccessDenied, ClientError, CloseCode
-from ..streams.description import Stream, Subscription
+from ..streams.description import NOTHING_REPLAYED, Stream, Subscription
 from ..streams.names import parse_row_id
 from .connection import Connection
 
@@ -156,7 +156,7 @@ async def send_replay(
         )
     for kind, data in replay.frames:
         await connection.send_message(kind, data, sub.name)
-    sub.replayed_ids = replay.ids
+    sub.replayed_ids = replay.ids or NOTHING_REPLAYED
 
 
 def without_replayed(sub: Subscription, event) -> str | None:

@@ -21,11 +21,18 @@ Here, on the channel itself (so that it holds without nginx in front):
   on a kept-alive connection, or in the middle of a body. A slow upload that
   keeps sending is left alone.
 The answers are JSON, as the API's errors are.
+
+When the process stops (drain.py), the factory asks each of its channels to
+stop keeping alive: one idle between requests closes at once, one in the
+middle of a request closes after its response (`Connection: close`), so
+that nginx sends no more requests to a process that is going away.
 """
 
 import json
 import logging
+import weakref
 
+from autobahn.twisted.websocket import WebSocketServerProtocol
 from daphne.http_protocol import HTTPFactory, WebRequest
 from twisted.web import http
 
@@ -80,6 +87,8 @@ class BoundedHTTPChannel(http.HTTPChannel):
     _body_bytes = 0
     _refused = False
     _linger = None
+    # Set when the process drains: no request is kept alive after its response.
+    _closing_after_response = False
 
     def connectionMade(self):
         self.timeOut = self.header_timeout
@@ -115,6 +124,20 @@ class BoundedHTTPChannel(http.HTTPChannel):
         if self.length is None:
             self._count_chunked_body()
         super().allHeadersReceived()
+
+    def checkPersistence(self, request, version):
+        if self._closing_after_response:
+            request.responseHeaders.setRawHeaders(b"Connection", [b"close"])
+            return False
+        return super().checkPersistence(request, version)
+
+    def stop_keeping_alive(self):
+        """Close now if idle between requests, else after the response under way."""
+        self._closing_after_response = True
+        if self._between_requests and not self.requests:
+            self.loseConnection()
+        else:
+            self.persistent = False
 
     def requestDone(self, request):
         # Before Twisted parses any pipelined request it holds.
@@ -230,9 +253,27 @@ class RealtimeHTTPFactory(HTTPFactory):
             },
         )
 
+        # Every channel, for stop_keeping_alive.
+        self.channels = weakref.WeakSet()
+
     def protocol(self):
         # What Twisted's HTTPFactory.protocol builds, with our channel.
-        return http._GenericHTTPChannelProtocol(self.channel_class())
+        channel = self.channel_class()
+        self.channels.add(channel)
+        return http._GenericHTTPChannelProtocol(channel)
+
+    def stop_keeping_alive(self):
+        """Ask each HTTP connection to close once idle (see the module's docstring)."""
+        for channel in list(self.channels):
+            transport = channel.transport
+            if transport is None or not getattr(transport, "connected", True):
+                continue
+            # A WebSocket handshake hands the transport over to the WebSocket
+            # (Daphne's WebRequest.process): that channel must not close it.
+            owner = getattr(transport, "wrappedProtocol", getattr(transport, "protocol", None))
+            if isinstance(owner, WebSocketServerProtocol):
+                continue
+            channel.stop_keeping_alive()
 
     def buildProtocol(self, addr):
         protocol = super().buildProtocol(addr)

@@ -13,6 +13,12 @@
 - The keepalive and timeout checks are spread over their period
   (timeout_checker).
 - The access log leaves query strings and credentials out (access_log.py).
+- A stopping process drains (drain.py) in Daphne's own before-shutdown
+  trigger, kill_all_applications, before Daphne cancels what is left; it
+  knows its listening ports from listen_success.
+- Daphne's `--websocket_timeout` ends each socket at a deadline of its own
+  (websocket.py, RealtimeWebSocketProtocol.check_timeouts), not every
+  socket of a burst in the same second.
 """
 
 import asyncio
@@ -24,6 +30,7 @@ from twisted.internet import reactor
 
 from ..inbox import Inbox
 from .access_log import RedactingAccessLog
+from .drain import Drain
 from .extension import SOCKET_EXTENSION
 from .http import RealtimeHTTPFactory
 from .process import prepare_server_process
@@ -50,6 +57,13 @@ class RealtimeServer(Server):
         self.max_queued_bytes = settings.REALTIME_MAX_QUEUED_BYTES
         self.header_timeout = settings.REALTIME_HEADER_TIMEOUT_SECONDS
         self.max_request_bytes = settings.REALTIME_MAX_REQUEST_BYTES
+        self.drain_seconds = settings.REALTIME_DRAIN_SECONDS
+        # Daphne's socket timeout, taken over by the protocol, which spreads
+        # it per socket; Daphne's own check of it (-1: off) must not fire.
+        self.websocket_lifetime = self.websocket_timeout
+        self.websocket_timeout = -1
+        # The listening ports, which a drain stops first (listen_success).
+        self.ports: list = []
         self._check_round: list = []
         self._check_step = 0
 
@@ -58,6 +72,26 @@ class RealtimeServer(Server):
         # what start-up made, frozen) before the reactor starts.
         prepare_server_process(fast_path=self.fast_path)
         super().run()
+
+    def listen_success(self, port):
+        # Daphne's listeners' Deferreds end with this method's result (None):
+        # the port is kept here, where a drain finds it.
+        self.ports.append(port)
+        return super().listen_success(port)
+
+    def kill_all_applications(self):
+        """Drain (drain.py), then let Daphne cancel what is still running.
+
+        Daphne has the reactor call this before it shuts down (on SIGTERM,
+        SIGINT, or any other stop) and waits for the Deferred it returns, so
+        the reactor goes on serving every connection meanwhile."""
+        drained = Drain(self, self.drain_seconds).start()
+
+        def cancel_the_rest(_):
+            return super(RealtimeServer, self).kill_all_applications()
+
+        drained.addCallback(cancel_the_rest)
+        return drained
 
     # Daphne's run() assigns factories of its own classes to these.
 

@@ -13,13 +13,20 @@ it is done:
   dropped once it is open, the upgraded HTTP request stops being the
   transport's producer, and the send queue autobahn makes for chopped sends
   is made only when one needs it;
-- close codes 1012 and 1013, which autobahn refuses from applications.
+- close codes 1012 and 1013, which autobahn refuses from applications;
+- Daphne's socket timeout (`--websocket_timeout`, a day by default) per
+  socket: each open socket ends at its own point in the last LIFETIME_SPREAD
+  of it, chosen when it opens. Daphne closes every socket at the same age,
+  so the sockets a burst opened (every client of a restarted process) would
+  all be closed in the same second a day later, and reconnect together.
+  The cap itself stays, as the operator's bound on a socket's life.
 
 The factory builds protocols from a subclass holding its autobahn options
 as class attributes, so that no protocol copies 29 of them into its own
 `__dict__` (autobahn does, unless the protocol already has them).
 """
 
+import random
 from collections import deque
 
 from autobahn.websocket.protocol import PayloadExceededError
@@ -37,6 +44,8 @@ SERVICE_CODES = frozenset({1012, 1013})
 # autobahn only takes its len() and appends to it (see sendData).
 NO_QUEUED_SENDS = ()
 # What autobahn keeps of the handshake, read only while it is processed.
+# The share of the socket timeout over which the sockets' ends are spread.
+LIFETIME_SPREAD = 0.5
 HANDSHAKE_LEFTOVERS = ("http_request_data", "http_response_data", "http_headers", "http_request_params")
 
 
@@ -56,6 +65,9 @@ class RealtimeWebSocketProtocol(WebSocketProtocol):
     max_client_message_bytes = 0
     max_queued_bytes = 1 << 20
     direct_writes = True
+    # The server's socket timeout in seconds (Daphne's own check of it is
+    # off: RealtimeServer); negative: none.
+    websocket_lifetime = -1
 
     def _connectionMade(self):
         super()._connectionMade()
@@ -82,7 +94,17 @@ class RealtimeWebSocketProtocol(WebSocketProtocol):
             transport.unregisterProducer()
         result = super().onOpen()
         self.forget_handshake()
+        if self.websocket_lifetime >= 0:
+            self.lifetime = self.websocket_lifetime * (1 - LIFETIME_SPREAD * random.random())
         return result
+
+    def check_timeouts(self):
+        lifetime = self.__dict__.get("lifetime")
+        if lifetime is not None and self.state == self.STATE_OPEN and self.duration() > lifetime:
+            # As Daphne closes a socket past its timeout (1000); the client
+            # reconnects and resumes.
+            self.serverClose()
+        super().check_timeouts()
 
     def forget_handshake(self):
         """Drop what only the handshake needed: the raw request and response,
@@ -175,7 +197,7 @@ class RealtimeWebSocketFactory(WebSocketFactory):
         """What the server (a RealtimeServer) sets for its protocols; a
         server without them (a test's) leaves the class defaults."""
         server = self.server_class
-        names = ("max_client_message_bytes", "max_queued_bytes")
+        names = ("max_client_message_bytes", "max_queued_bytes", "websocket_lifetime")
         limits = {name: getattr(server, name) for name in names if hasattr(server, name)}
         if hasattr(server, "fast_path"):
             limits["direct_writes"] = server.fast_path

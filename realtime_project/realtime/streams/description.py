@@ -8,22 +8,31 @@ from ..events.replay import Replay
 from . import names
 from .access import AccessDenied, CloseCode
 
+# Shared: each `frozenset()` is a new object (a set's size), and a
+# connection holds many subscriptions, most of them never replayed.
+NOTHING_REPLAYED: frozenset[str] = frozenset()
+
 
 class Subscription:
-    """One connection's subscription to one stream."""
+    """One connection's subscription to one stream (a tab holds many: what
+    each keeps is what every idle tab costs the server)."""
 
-    __slots__ = ("stream", "id", "name", "group", "user", "channel", "replayed_ids")
+    __slots__ = ("stream", "id", "name", "user", "channel", "replayed_ids")
 
     def __init__(self, stream: "Stream", id: int | None, *, user, channel: str):
         self.stream = stream
         # The id in the stream's name (a user's or a tweet's), None for `trending`.
         self.id = id
         self.name = stream.name(id)
-        self.group = names.group_of(self.name)
         self.user = user
         self.channel = channel
         # Rows its resume sent: live messages carrying them are not sent again.
-        self.replayed_ids: frozenset[str] = frozenset()
+        self.replayed_ids = NOTHING_REPLAYED
+
+    @property
+    def group(self) -> str:
+        # Made when joining or leaving it, not kept.
+        return names.group_of(self.name)
 
     @property
     def signed_in(self) -> bool:
