@@ -1,28 +1,17 @@
 """The feed stream, as the toolkit's consumers serve it on
-`/ws/feed/<user_id>` and as `feed/<user_id>` on `/ws/`: who may subscribe,
-its group, and the resume of missed tweets."""
+`/ws/feed/<user_id>` and as `feed/<user_id>` on `/ws/`: new tweets by the
+authors one user follows; its owner only; resumable with `since`."""
 
-from realtime_project.realtime.stream_database import database_sync_to_async
-from realtime_project.realtime.streams import Stream
-from realtime_project.realtime.streams.description import require_owner
+from realtime_project.realtime.streams.description import OwnRowsStream
 
 from . import events, groups, selectors
 
 
-class FeedStream(Stream):
-    """New tweets by the authors one user follows; its owner only;
-    resumable with `since`."""
-
+class FeedStream(OwnRowsStream):
     kind = groups.STREAM
-    id_name = "user_id"
-    per_user = True
-    resumable = True
 
-    async def authorize(self, user, raw_id):
-        require_owner(user, raw_id)
-
-    async def replay(self, subscription, since):
-        return await database_sync_to_async(selectors.feed_replay)(user=subscription.user, since=since)
+    def missed(self, *, user, since):
+        return selectors.feed_replay(user=user, since=since)
 
     def without_replayed(self, data, replayed):
         tweets = [tweet for tweet in data["tweets"] if tweet["tweet_id"] not in replayed]

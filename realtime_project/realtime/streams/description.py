@@ -5,6 +5,7 @@ consumers serve every stream from this description, on its single-stream
 endpoint and on `/ws/` alike."""
 
 from ..events.replay import Replay
+from ..stream_database import database_sync_to_async
 from . import names
 from .access import AccessDenied, CloseCode
 
@@ -88,6 +89,26 @@ class Stream:
 
     async def left(self, subscription: Subscription) -> None:
         """Release what the stream holds for a subscription that ended."""
+
+
+class OwnRowsStream(Stream):
+    """A stream of database rows for one user (notifications, feed): its
+    owner only, resumable with `since`. Subclass, set `kind` and write
+    `missed`."""
+
+    id_name = "user_id"
+    per_user = True
+    resumable = True
+
+    async def authorize(self, user, raw_id):
+        require_owner(user, raw_id)
+
+    async def replay(self, subscription, since):
+        return await database_sync_to_async(self.missed)(user=subscription.user, since=since)
+
+    def missed(self, *, user, since: int) -> Replay:
+        """What `user` missed after row `since` (runs in the database thread)."""
+        raise NotImplementedError
 
 
 def require_signed_in(user) -> None:
