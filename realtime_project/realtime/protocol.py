@@ -21,6 +21,8 @@ WELCOME = "welcome"
 SUBSCRIBED = "subscribed"
 SUBSCRIBE_ERROR = "subscribe_error"
 UNSUBSCRIBED = "unsubscribed"
+# A server process that stops (PROTOCOL.md): come back after `after_ms`.
+RECONNECT = "reconnect"
 
 KINDS = frozenset(
     {
@@ -33,6 +35,7 @@ KINDS = frozenset(
         ERROR,
         WELCOME,
         SUBSCRIBED,
+        RECONNECT,
         SUBSCRIBE_ERROR,
         UNSUBSCRIBED,
     }

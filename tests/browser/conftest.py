@@ -104,6 +104,9 @@ class Daphne:
             REALTIME_MAX_SOCKETS_PER_ADDRESS="100000",
             REALTIME_HANDSHAKES_PER_SECOND="100000",
             REALTIME_HANDSHAKES_BURST="100000",
+            # A stopping server drains its sockets over this window: short,
+            # so that a test restarting one waits seconds, not the default.
+            REALTIME_DRAIN_SECONDS="2",
             PYTHONUNBUFFERED="1",
         )
 

@@ -41,7 +41,8 @@ def test_page_reconnects_after_a_restart_and_catches_up(pages, make_user, dashbo
     sent: list[str] = []
     page.on("websocket", lambda socket: socket.on("framesent", lambda payload: sent.append(str(payload))))
 
-    # The server goes away: the page says so, and starts retrying.
+    # The server restarts (it drains: `reconnect`, then 1012) and stays away
+    # a while: the page says so, and keeps retrying.
     dashboard_server.stop()
     try:
         server_down_then_back(pages, page, dashboard_server, alice, bob, tweet_id, sent)
@@ -52,8 +53,8 @@ def test_page_reconnects_after_a_restart_and_catches_up(pages, make_user, dashbo
 
 
 def server_down_then_back(pages, page, dashboard_server, alice, bob, tweet_id, sent):
-    expect(connection(page)).to_have_attribute("data-state", "reconnecting", timeout=LIVE)
-    expect(connection(page)).to_contain_text("Reconnecting")
+    expect(connection(page)).to_have_attribute("data-state", "restarting", timeout=LIVE)
+    expect(connection(page)).to_contain_text("Server restarting")
     pages.screenshot(page, "server-down")
 
     # While it is away, Bob likes Alice's tweet and posts one of his own,

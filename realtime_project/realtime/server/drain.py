@@ -30,7 +30,6 @@ A second SIGTERM or SIGINT during the drain ends it at once: what is still
 open is told to reconnect and cut off.
 """
 
-import json
 import logging
 import math
 import random
@@ -41,12 +40,10 @@ import time
 from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import defer, reactor
 
-from ..protocol import iso_utc
+from ..protocol import RECONNECT, encode
 
 logger = logging.getLogger(__name__)
 
-# The kind the server sends before it closes a socket for a restart.
-RECONNECT = "reconnect"
 # RFC 6455's "Service Restart".
 CLOSE_SERVICE_RESTART = 1012
 # Closes go out in batches this far apart: fine enough that the reconnects
@@ -64,11 +61,8 @@ FORGET_SECONDS = 1.5
 
 
 def reconnect_frame(after_ms: int) -> str:
-    """The JSON text of `reconnect`, as protocol.encode writes an envelope."""
-    # protocol.KINDS does not list "reconnect" yet: the envelope is written
-    # here, with the same fields, time format and separators as encode's.
-    message = {"type": RECONNECT, "timestamp": iso_utc(), "data": {"after_ms": after_ms}}
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    """The JSON text of `reconnect`."""
+    return encode(RECONNECT, {"after_ms": after_ms})
 
 
 def close_for_restart(protocol, after_ms: int) -> None:

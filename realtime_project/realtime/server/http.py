@@ -134,10 +134,11 @@ class BoundedHTTPChannel(http.HTTPChannel):
     def stop_keeping_alive(self):
         """Close now if idle between requests, else after the response under way."""
         self._closing_after_response = True
-        if self._between_requests and not self.requests:
-            self.loseConnection()
-        else:
+        if self.requests:
+            # Its headers are in: checkPersistence has already answered.
             self.persistent = False
+        elif self._between_requests:
+            self.loseConnection()
 
     def requestDone(self, request):
         # Before Twisted parses any pipelined request it holds.

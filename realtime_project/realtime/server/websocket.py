@@ -94,9 +94,14 @@ class RealtimeWebSocketProtocol(WebSocketProtocol):
             transport.unregisterProducer()
         result = super().onOpen()
         self.forget_handshake()
+        self.choose_lifetime()
+        return result
+
+    def choose_lifetime(self):
+        """Give this socket its own end, in the last LIFETIME_SPREAD of the
+        server's socket timeout (none if it has none)."""
         if self.websocket_lifetime >= 0:
             self.lifetime = self.websocket_lifetime * (1 - LIFETIME_SPREAD * random.random())
-        return result
 
     def check_timeouts(self):
         lifetime = self.__dict__.get("lifetime")
