@@ -522,10 +522,10 @@ def storm(args, data: dict, workdir: Path, database: Path, redis: Redis | None) 
 
 
 def storm_figures(tabs, specs, missed, go, cpu, opened, failures, retries) -> dict:
-    done = [tab["done_at"] - go for tab in tabs if tab["done_at"] is not None]
+    done = [tab["done_at"] - go for tab in tabs if tab.get("done_at") is not None]
     wrong = []
     for tab in tabs:
-        if tab["done_at"] is None:
+        if tab.get("done_at") is None:
             continue
         uid = tab["user"]
         got_n = tab["ids"].get(f"notifications/{uid}", [])
@@ -534,7 +534,7 @@ def storm_figures(tabs, specs, missed, go, cpu, opened, failures, retries) -> di
             wrong.append({"user": uid, "notifications": got_n, "feed": got_f})
     subscribes = sum(len(spec["subscribe"]) for spec in specs)
     total = max(done) if done else None
-    with_errors = [tab for tab in tabs if tab["errors"]]
+    with_errors = [tab for tab in tabs if tab.get("errors")]
     return {
         "set_up": opened,
         "refused_or_failed": len(failures),

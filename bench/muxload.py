@@ -26,7 +26,7 @@ import json
 import os
 import random
 
-from bench.wsload import PING, Client, ClientGroup, _answer_wait, masked_frame
+from bench.wsload import PING, Client, ClientGroup, answer_commands, masked_frame
 
 
 class Tab(Client):
@@ -134,13 +134,11 @@ def tab_process(conn, host: str, port: int, specs: list[dict], cpus) -> None:
 
 
 async def _serve(conn, host: str, port: int, specs: list[dict]) -> None:
-    loop = asyncio.get_running_loop()
     group = ClientGroup()
     outcomes: list[dict] = []
-    commands: asyncio.Queue = asyncio.Queue()
-    loop.add_reader(conn.fileno(), lambda: commands.put_nowait(conn.recv()))
-    while True:
-        command = await commands.get()
+
+    async def tab_command(command: tuple) -> bool:
+        nonlocal outcomes
         if command[0] == "open":
             opened, failures, retries, outcomes = await open_tabs(group, host, port, specs, command[1])
             conn.send(("opened", opened, failures, retries))
@@ -154,19 +152,8 @@ async def _serve(conn, host: str, port: int, specs: list[dict]) -> None:
             group.mark()
             await asyncio.sleep(0.2)
             conn.send(("dropped",))
-        elif command[0] == "mark":
-            group.mark()
-            conn.send(("marked",))
-        elif command[0] == "wait":
-            _, k, timeout = command
-            asyncio.create_task(_answer_wait(conn, group, k, timeout))
-        elif command[0] == "report":
-            conn.send(("report", [client.arrivals for client in group.clients], group.lost))
-        elif command[0] == "close":
-            loop.remove_reader(conn.fileno())
-            for client in group.clients:
-                client.closed = True
-                client.transport.close()
-            await asyncio.sleep(0.2)
-            conn.send(("closed",))
-            return
+        else:
+            return False
+        return True
+
+    await answer_commands(conn, group, tab_command)

@@ -208,14 +208,25 @@ def client_process(conn, host: str, port: int, paths: list[str], concurrency: in
 
 
 async def _serve(conn, host, port, paths, concurrency) -> None:
-    loop = asyncio.get_running_loop()
     group = ClientGroup()
     opened, failures = await open_clients(group, host, port, paths, concurrency)
     conn.send(("opened", opened, failures))
+    await answer_commands(conn, group)
+
+
+async def answer_commands(conn, group: ClientGroup, more=None) -> None:
+    """Answer the Pipe's commands about `group` on `conn` until ("close",).
+
+    `more`, if given, is an async function that sees each command first and
+    returns True if it answered it: the commands of a process that speaks
+    more than this protocol."""
+    loop = asyncio.get_running_loop()
     commands: asyncio.Queue = asyncio.Queue()
     loop.add_reader(conn.fileno(), lambda: commands.put_nowait(conn.recv()))
     while True:
         command = await commands.get()
+        if more is not None and await more(command):
+            continue
         if command[0] == "mark":
             group.mark()
             conn.send(("marked",))

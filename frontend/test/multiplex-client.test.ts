@@ -1,29 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 
-import { RealtimeClient, type ClientOptions, type ServerError, type StateChange } from "../lib/websocket-client";
-import { envelope, FakeWebSocket, FakeWindow, streamEnvelope } from "./fake-websocket";
+import type { ClientOptions, ServerError } from "../lib/websocket-client";
+import { recordingClients } from "./clients";
+import { envelope, FakeWebSocket, streamEnvelope } from "./fake-websocket";
 
-let win: FakeWindow;
-let changes: StateChange[];
-
-function makeClient(options: ClientOptions = {}) {
-  const client = new RealtimeClient("http://example.test:8000", {
-    WebSocket: FakeWebSocket,
-    onlineTarget: win,
-    jitter: 0,
-    ...options,
-  });
-  client.on("state", (change) => changes.push(change));
-  return client;
-}
-
-function lastChangeOf(key: string): StateChange | undefined {
-  return changes.filter((c) => c.key === key).at(-1);
-}
+const clients = recordingClients();
 
 /** A client holding user 42's notifications and feed, trending and tweet 7's counters, all subscribed. */
 function subscribedClient(options: ClientOptions = {}) {
-  const client = makeClient(options);
+  const client = clients.make(options);
   const seen: Record<string, unknown[]> = { notifications: [], feed: [], trending: [], engagement: [] };
   client.subscribeToNotifications("42", (m) => seen.notifications.push(m));
   client.subscribeToFeed("42", (m) => seen.feed.push(m));
@@ -35,20 +20,9 @@ function subscribedClient(options: ClientOptions = {}) {
   return { client, socket, seen };
 }
 
-beforeEach(() => {
-  vi.useFakeTimers();
-  FakeWebSocket.reset();
-  win = new FakeWindow();
-  changes = [];
-});
-
-afterEach(() => {
-  vi.useRealTimers();
-});
-
 describe("one connection", () => {
   it("carries every stream on one socket at /ws/, subscribing to each once welcomed", () => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToNotifications("42", () => {});
     client.subscribeToFeed("42", () => {});
     client.subscribeToTrending(() => {});
@@ -70,7 +44,7 @@ describe("one connection", () => {
   });
 
   it("opens a stream at its subscribed, not at the welcome", () => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToTrending(() => {});
     client.subscribeToFeed("42", () => {});
     const socket = FakeWebSocket.last();
@@ -89,13 +63,13 @@ describe("one connection", () => {
   });
 
   it("sends the token, or a fresh ticket per connection attempt, on /ws/", async () => {
-    makeClient({ token: "abc" }).subscribeToTrending(() => {});
+    clients.make({ token: "abc" }).subscribeToTrending(() => {});
     expect(FakeWebSocket.last().url).toBe("ws://example.test:8000/ws/?token=abc");
 
     FakeWebSocket.reset();
     let n = 0;
     const getTicket = vi.fn(async () => `T${++n}`);
-    const client = makeClient({ getTicket, token: "long-lived" });
+    const client = clients.make({ getTicket, token: "long-lived" });
     client.subscribeToTrending(() => {});
     client.subscribeToEngagement("7", () => {});
     await vi.advanceTimersByTimeAsync(0);
@@ -112,7 +86,7 @@ describe("one connection", () => {
     client.unsubscribeAll();
     expect(socket.closedWith).toEqual({ code: 1000, reason: "unsubscribed" });
     expect(client.getConnectionState()).toBe("idle");
-    expect(win.count("online")).toBe(0);
+    expect(clients.win.count("online")).toBe(0);
     expect(vi.getTimerCount()).toBe(0);
     client.subscribeToTrending(() => {});
     expect(FakeWebSocket.instances).toHaveLength(2);
@@ -151,7 +125,7 @@ describe("routing", () => {
   });
 
   it("sends typing on the connection with the tweet's stream, only once subscribed", () => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToEngagement("7", () => {});
     const socket = FakeWebSocket.last();
     socket.serverWelcome();
@@ -174,7 +148,7 @@ describe("unsubscribe", () => {
     expect(socket.sentOfType("unsubscribe")).toEqual([]);
     offB();
     expect(socket.sentOfType("unsubscribe")).toEqual([{ type: "unsubscribe", stream: "engagement/8" }]);
-    expect(lastChangeOf("engagement-8")).toMatchObject({ state: "closed", closedBy: "client" });
+    expect(clients.lastChangeOf("engagement-8")).toMatchObject({ state: "closed", closedBy: "client" });
     expect(socket.closedWith).toBeNull();
     // What was on its way before the server's answer goes nowhere.
     socket.serverStream("engagement/8", "engagement_update", { tweet_id: "8", engagement: { likes: 1 } });
@@ -202,7 +176,7 @@ describe("refusals", () => {
     const { client, socket } = subscribedClient();
     client.subscribeToNotifications("43", () => {});
     socket.serverStream("notifications/43", "subscribe_error", { code, message: "no" });
-    expect(lastChangeOf("notifications-43")).toMatchObject({ state: "closed", closedBy: "server", code });
+    expect(clients.lastChangeOf("notifications-43")).toMatchObject({ state: "closed", closedBy: "server", code });
     expect(client.getState("notifications-42")).toBe("open");
     expect(client.getState("trending")).toBe("open");
     vi.advanceTimersByTime(600_000);
@@ -218,17 +192,17 @@ describe("refusals", () => {
     client.subscribeToEngagement("8", () => {});
     const count = () => socket.subscribes().filter((s) => s === "engagement/8").length;
     socket.serverStream("engagement/8", "subscribe_error", { code: 4429, message: "at most 100 subscriptions" });
-    expect(lastChangeOf("engagement-8")).toMatchObject({ state: "reconnecting", delayMs: 3000, code: 4429 });
+    expect(clients.lastChangeOf("engagement-8")).toMatchObject({ state: "reconnecting", delayMs: 3000, code: 4429 });
     vi.advanceTimersByTime(2999);
     expect(count()).toBe(1);
     vi.advanceTimersByTime(1);
     expect(count()).toBe(2);
     socket.serverStream("engagement/8", "subscribe_error", { code: 4429, message: "subscribing too fast" });
-    expect(lastChangeOf("engagement-8")).toMatchObject({ state: "reconnecting", delayMs: 6000 });
+    expect(clients.lastChangeOf("engagement-8")).toMatchObject({ state: "reconnecting", delayMs: 6000 });
     vi.advanceTimersByTime(6000);
     socket.serverSubscribed("engagement/8");
     expect(client.getState("engagement-8")).toBe("open");
-    expect(changes.filter((c) => c.key === "trending").at(-1)?.state).toBe("open");
+    expect(clients.lastChangeOf("trending")?.state).toBe("open");
     expect(FakeWebSocket.instances).toHaveLength(1);
   });
 
@@ -236,7 +210,7 @@ describe("refusals", () => {
     const { client, socket } = subscribedClient();
     socket.serverStream("notifications/42", "notification", { notification_id: "9" });
     socket.serverStream("notifications/42", "unsubscribed", { code: 4429, message: "resubscribe with since" });
-    expect(lastChangeOf("notifications-42")).toMatchObject({ state: "reconnecting", code: 4429, delayMs: 1000 });
+    expect(clients.lastChangeOf("notifications-42")).toMatchObject({ state: "reconnecting", code: 4429, delayMs: 1000 });
     vi.advanceTimersByTime(999);
     expect(socket.subscribes().filter((s) => s === "notifications/42")).toHaveLength(1);
     vi.advanceTimersByTime(1);
@@ -256,7 +230,7 @@ describe("reconnection", () => {
     socket.serverStream("engagement/7", "notification", { notification_id: "99" });
     socket.serverClose(1006);
     for (const key of ["notifications-42", "feed-42", "trending", "engagement-7"]) {
-      expect(lastChangeOf(key)).toMatchObject({ state: "reconnecting", delayMs: 3000, attempt: 1 });
+      expect(clients.lastChangeOf(key)).toMatchObject({ state: "reconnecting", delayMs: 3000, attempt: 1 });
     }
     vi.advanceTimersByTime(3000);
     const second = FakeWebSocket.last();
@@ -269,18 +243,18 @@ describe("reconnection", () => {
       { type: "subscribe", stream: "engagement/7" },
     ]);
     // Back, but not live until subscribed: still a reconnect in progress.
-    expect(lastChangeOf("trending")).toMatchObject({ state: "connecting", attempt: 1 });
+    expect(clients.lastChangeOf("trending")).toMatchObject({ state: "connecting", attempt: 1 });
     second.serverSubscribeAll();
     expect(client.getStates().map((s) => s.state)).toEqual(["open", "open", "open", "open"]);
   });
 
   it("backs off 3, 6, 12, 24 and 48 seconds, then gives up every stream at maxReconnectAttempts; online retries at once", () => {
-    const client = makeClient({ maxReconnectAttempts: 5 });
+    const client = clients.make({ maxReconnectAttempts: 5 });
     client.subscribeToTrending(() => {});
     client.subscribeToFeed("42", () => {});
     for (const delay of [3000, 6000, 12000, 24000, 48000]) {
       FakeWebSocket.last().fail();
-      expect(lastChangeOf("feed-42")).toMatchObject({ state: "reconnecting", delayMs: delay });
+      expect(clients.lastChangeOf("feed-42")).toMatchObject({ state: "reconnecting", delayMs: delay });
       vi.advanceTimersByTime(delay);
     }
     FakeWebSocket.last().fail();
@@ -289,7 +263,7 @@ describe("reconnection", () => {
       ["closed", "gave-up"],
     ]);
     expect(FakeWebSocket.instances).toHaveLength(6);
-    win.dispatch("online");
+    clients.win.dispatch("online");
     expect(FakeWebSocket.instances).toHaveLength(7);
   });
 
@@ -300,7 +274,7 @@ describe("reconnection", () => {
       Array(4).fill(["closed", "server", 4401]),
     );
     vi.advanceTimersByTime(600_000);
-    win.dispatch("online");
+    clients.win.dispatch("online");
     client.reconnectNow();
     expect(FakeWebSocket.instances).toHaveLength(1);
   });
@@ -309,7 +283,7 @@ describe("reconnection", () => {
     const { socket } = subscribedClient();
     socket.serverSend(envelope("reconnect", { after_ms: 1500 }));
     socket.serverClose(1012, "service restart");
-    expect(lastChangeOf("trending")).toMatchObject({ state: "reconnecting", delayMs: 1500, code: 1012 });
+    expect(clients.lastChangeOf("trending")).toMatchObject({ state: "reconnecting", delayMs: 1500, code: 1012 });
     vi.advanceTimersByTime(1500);
     expect(FakeWebSocket.instances).toHaveLength(2);
   });
@@ -321,7 +295,7 @@ describe("reconnection", () => {
     socket.serverSend(envelope("pong", {}));
     vi.advanceTimersByTime(30_000 + 10_000);
     expect(socket.closedWith).toEqual({ code: 4000, reason: "no pong" });
-    expect(lastChangeOf("trending")).toMatchObject({ state: "reconnecting", code: 4000 });
+    expect(clients.lastChangeOf("trending")).toMatchObject({ state: "reconnecting", code: 4000 });
     expect(client.getWelcome()).toBeNull();
     vi.advanceTimersByTime(3000);
     const second = FakeWebSocket.last();

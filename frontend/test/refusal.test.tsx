@@ -1,51 +1,29 @@
 // @vitest-environment jsdom
 import { act, cleanup, render, renderHook } from "@testing-library/react";
 import type { ReactNode } from "react";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { RealtimeProvider, summarize, useNotifications } from "../lib/use-websocket";
-import { RealtimeClient, type ClientOptions, type StateChange } from "../lib/websocket-client";
+import type { RealtimeClient } from "../lib/websocket-client";
 import { ConnectionBadge } from "../src/components/TopBar";
-import { envelope, FakeWebSocket, FakeWindow, streamEnvelope } from "./fake-websocket";
+import { recordingClients } from "./clients";
+import { envelope, FakeWebSocket, streamEnvelope } from "./fake-websocket";
 
 const TOO_MANY = "too many connections for this user";
 
-let changes: StateChange[];
-
-function makeClient(options: ClientOptions = {}) {
-  const client = new RealtimeClient("http://example.test:8000", {
-    WebSocket: FakeWebSocket,
-    onlineTarget: new FakeWindow(),
-    visibilityTarget: null,
-    jitter: 0,
-    ...options,
-  });
-  client.on("state", (change) => changes.push(change));
-  return client;
-}
-
-function lastChangeOf(key: string): StateChange | undefined {
-  return changes.filter((c) => c.key === key).at(-1);
-}
+const clients = recordingClients({ visibilityTarget: null });
 
 function refuse(socket: FakeWebSocket, stream: string, code: number, message: string) {
   socket.serverSend(streamEnvelope(stream, "subscribe_error", { code, message }));
 }
 
-beforeEach(() => {
-  vi.useFakeTimers();
-  FakeWebSocket.reset();
-  changes = [];
-});
-
 afterEach(() => {
   cleanup();
-  vi.useRealTimers();
 });
 
 describe("a stream refused on /ws/", () => {
   it("carries the server's code and message through its retries until it is subscribed", () => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToNotifications("42", () => {});
     client.subscribeToTrending(() => {});
     const socket = FakeWebSocket.last();
@@ -54,21 +32,21 @@ describe("a stream refused on /ws/", () => {
     refuse(socket, "notifications/42", 4429, TOO_MANY);
 
     const refusal = { code: 4429, message: TOO_MANY };
-    expect(lastChangeOf("notifications-42")).toMatchObject({ state: "reconnecting", refusal });
+    expect(clients.lastChangeOf("notifications-42")).toMatchObject({ state: "reconnecting", refusal });
     expect(client.getStateChange("notifications-42")?.refusal).toEqual(refusal);
     expect(client.getStateChange("trending")?.refusal).toBeUndefined();
 
     vi.advanceTimersByTime(3000);
     expect(socket.subscribes().filter((s) => s === "notifications/42")).toHaveLength(2);
-    expect(lastChangeOf("notifications-42")).toMatchObject({ state: "connecting", refusal });
+    expect(clients.lastChangeOf("notifications-42")).toMatchObject({ state: "connecting", refusal });
 
     socket.serverSubscribed("notifications/42");
-    expect(lastChangeOf("notifications-42")?.state).toBe("open");
-    expect(lastChangeOf("notifications-42")?.refusal).toBeUndefined();
+    expect(clients.lastChangeOf("notifications-42")?.state).toBe("open");
+    expect(clients.lastChangeOf("notifications-42")?.refusal).toBeUndefined();
   });
 
   it("closes a stream refused for access with the refusal on its state", () => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToFeed("43", () => {});
     const socket = FakeWebSocket.last();
     socket.serverWelcome();
@@ -81,7 +59,7 @@ describe("a stream refused on /ws/", () => {
   });
 
   it("reports a subscription the server ended with 4429 as refused until it is back", () => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToFeed("42", () => {});
     const socket = FakeWebSocket.last();
     socket.serverWelcome();
@@ -94,7 +72,7 @@ describe("a stream refused on /ws/", () => {
   });
 
   it("forgets a stream's refusal when the connection drops: the next one gets a fresh answer", () => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToNotifications("42", () => {});
     const socket = FakeWebSocket.last();
     socket.serverWelcome();
@@ -107,21 +85,21 @@ describe("a stream refused on /ws/", () => {
 
 describe("a single-stream socket refused", () => {
   it("keeps a 4429 close's reason through the retry, and drops it once open", () => {
-    const client = makeClient({ multiplex: false });
+    const client = clients.make({ multiplex: false });
     client.subscribeToNotifications("42", () => {});
     FakeWebSocket.last().serverAccept();
     FakeWebSocket.last().serverClose(4429, TOO_MANY);
     const refusal = { code: 4429, message: TOO_MANY };
-    expect(lastChangeOf("notifications-42")).toMatchObject({ state: "reconnecting", refusal });
+    expect(clients.lastChangeOf("notifications-42")).toMatchObject({ state: "reconnecting", refusal });
     vi.advanceTimersByTime(3000);
-    expect(lastChangeOf("notifications-42")).toMatchObject({ state: "connecting", refusal });
+    expect(clients.lastChangeOf("notifications-42")).toMatchObject({ state: "connecting", refusal });
     FakeWebSocket.last().serverOpen();
-    expect(lastChangeOf("notifications-42")?.state).toBe("open");
-    expect(lastChangeOf("notifications-42")?.refusal).toBeUndefined();
+    expect(clients.lastChangeOf("notifications-42")?.state).toBe("open");
+    expect(clients.lastChangeOf("notifications-42")?.refusal).toBeUndefined();
   });
 
   it("reports 4401 and 4403 closes as refusals that end the stream", () => {
-    const client = makeClient({ multiplex: false });
+    const client = clients.make({ multiplex: false });
     client.subscribeToNotifications("42", () => {});
     client.subscribeToFeed("42", () => {});
     FakeWebSocket.instances[0].serverClose(4401, "not authenticated");
@@ -134,7 +112,7 @@ describe("a single-stream socket refused", () => {
   });
 
   it("does not call a dropped connection a refusal", () => {
-    const client = makeClient({ multiplex: false });
+    const client = clients.make({ multiplex: false });
     client.subscribeToTrending(() => {});
     FakeWebSocket.last().serverClose(4429, TOO_MANY);
     vi.advanceTimersByTime(3000);
@@ -159,7 +137,7 @@ describe("hooks and the top bar", () => {
   });
 
   it("hands the refusal to the hook of the refused stream", () => {
-    const client = makeClient();
+    const client = clients.make();
     const { result } = renderHook(() => useNotifications("42"), { wrapper: providerFor(client) });
     const socket = FakeWebSocket.last();
     act(() => {
@@ -176,7 +154,7 @@ describe("hooks and the top bar", () => {
   });
 
   it("says too many tabs instead of reconnecting when the per-user cap refuses this tab", () => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToNotifications("42", () => {});
     client.subscribeToTrending(() => {});
     const view = render(<ConnectionBadge />, { wrapper: providerFor(client) });

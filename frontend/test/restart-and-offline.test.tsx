@@ -4,8 +4,9 @@ import type { ReactNode } from "react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import { RealtimeProvider, summarize } from "../lib/use-websocket";
-import { RealtimeClient, type ClientOptions, type StateChange } from "../lib/websocket-client";
+import type { ClientOptions } from "../lib/websocket-client";
 import { ConnectionBadge } from "../src/components/TopBar";
+import { recordingClients } from "./clients";
 import { envelope, FakeWebSocket, FakeWindow } from "./fake-websocket";
 
 /** `document` as the client sees it: visibility events and state. */
@@ -18,24 +19,12 @@ class FakeDocument extends FakeWindow {
   }
 }
 
-let win: FakeWindow;
+const clients = recordingClients();
 let doc: FakeDocument;
-let changes: StateChange[];
 
+/** A client that also listens to `doc`, which the tests show and hide. */
 function makeClient(options: ClientOptions = {}) {
-  const client = new RealtimeClient("http://example.test:8000", {
-    WebSocket: FakeWebSocket,
-    onlineTarget: win,
-    visibilityTarget: doc,
-    jitter: 0,
-    ...options,
-  });
-  client.on("state", (change) => changes.push(change));
-  return client;
-}
-
-function lastChangeOf(key: string): StateChange | undefined {
-  return changes.filter((c) => c.key === key).at(-1);
+  return clients.make({ visibilityTarget: doc, ...options });
 }
 
 /** A client holding user 42's notifications and feed and trending on /ws/, all subscribed. */
@@ -51,16 +40,11 @@ function subscribedClient(options: ClientOptions = {}) {
 }
 
 beforeEach(() => {
-  vi.useFakeTimers();
-  FakeWebSocket.reset();
-  win = new FakeWindow();
   doc = new FakeDocument();
-  changes = [];
 });
 
 afterEach(() => {
   cleanup();
-  vi.useRealTimers();
 });
 
 describe("never giving up", () => {
@@ -70,7 +54,7 @@ describe("never giving up", () => {
     const delays: number[] = [];
     for (let i = 0; i < 12; i++) {
       FakeWebSocket.last().fail();
-      const change = lastChangeOf("trending")!;
+      const change = clients.lastChangeOf("trending")!;
       expect(change.state).toBe("reconnecting");
       delays.push(change.delayMs!);
       vi.advanceTimersByTime(change.delayMs!);
@@ -116,7 +100,7 @@ describe("a server that restarts", () => {
     socket.serverStream("feed/42", "feed_update", { tweets: [{ tweet_id: "90" }] });
     socket.serverSend(envelope("reconnect", { after_ms: 5000 }));
     socket.serverClose(1012, "service restart");
-    expect(lastChangeOf("trending")).toMatchObject({ state: "reconnecting", code: 1012, restarting: true });
+    expect(clients.lastChangeOf("trending")).toMatchObject({ state: "reconnecting", code: 1012, restarting: true });
 
     vi.advanceTimersByTime(4999);
     expect(FakeWebSocket.instances).toHaveLength(1);
@@ -150,7 +134,7 @@ describe("a server that restarts", () => {
   it("treats 1012 and 1013 closes as a restart, and says so until the streams are back", () => {
     for (const code of [1012, 1013]) {
       FakeWebSocket.reset();
-      changes = [];
+      clients.changes = [];
       const { client, socket } = subscribedClient();
       socket.serverClose(code);
       expect(summarize(client.getStates()).status).toBe("restarting");
@@ -170,7 +154,7 @@ describe("a server that restarts", () => {
     const { socket } = subscribedClient();
     socket.serverSend(envelope("reconnect", { after_ms: 20_000 }));
     socket.serverClose(1012);
-    win.dispatch("online");
+    clients.win.dispatch("online");
     doc.show("hidden");
     doc.show("visible");
     expect(FakeWebSocket.instances).toHaveLength(1);
@@ -182,7 +166,7 @@ describe("a server that restarts", () => {
 describe("the browser's network and visibility", () => {
   it("reports offline at once on the offline event, dropping the socket that still looks open", () => {
     const { client, socket } = subscribedClient();
-    win.dispatch("offline");
+    clients.win.dispatch("offline");
     expect(socket.closedWith).toEqual({ code: 4000, reason: "offline" });
     expect(client.getStates().map((s) => [s.state, s.offline])).toEqual(Array(3).fill(["reconnecting", true]));
     expect(summarize(client.getStates()).status).toBe("offline");
@@ -199,10 +183,10 @@ describe("the browser's network and visibility", () => {
   it("retries at once on online, with the streams resumed", () => {
     const { client, socket } = subscribedClient();
     socket.serverStream("notifications/42", "notification", { notification_id: "5" });
-    win.dispatch("offline");
+    clients.win.dispatch("offline");
     vi.advanceTimersByTime(3000);
     FakeWebSocket.last().fail(); // now waiting 6 s
-    win.dispatch("online");
+    clients.win.dispatch("online");
     expect(FakeWebSocket.instances).toHaveLength(3);
     expect(summarize(client.getStates()).status).toBe("connecting");
     const back = FakeWebSocket.last();
@@ -217,7 +201,7 @@ describe("the browser's network and visibility", () => {
     client.subscribeToTrending(() => {});
     client.subscribeToEngagement("7", () => {});
     for (const socket of FakeWebSocket.instances) socket.serverOpen();
-    win.dispatch("offline");
+    clients.win.dispatch("offline");
     expect(FakeWebSocket.instances.map((s) => s.closedWith?.reason)).toEqual(["offline", "offline"]);
     expect(client.getStates().every((s) => s.offline && s.state === "reconnecting")).toBe(true);
   });
@@ -244,6 +228,7 @@ describe("the browser's network and visibility", () => {
 
   it("stops listening once no stream is held", () => {
     const { client } = subscribedClient();
+    const { win } = clients;
     expect([win.count("online"), win.count("offline"), doc.count("visibilitychange")]).toEqual([1, 1, 1]);
     client.unsubscribeAll();
     expect([win.count("online"), win.count("offline"), doc.count("visibilitychange")]).toEqual([0, 0, 0]);
@@ -267,13 +252,13 @@ describe("the top bar", () => {
     expect(badge.dataset.state).toBe("restarting");
     expect(badge.textContent).toContain("Server restarting, reconnecting…");
 
-    act(() => win.dispatch("offline"));
+    act(() => clients.win.dispatch("offline"));
     expect(badge.dataset.state).toBe("offline");
     expect(badge.textContent).toContain("Offline");
     expect(badge.textContent).not.toContain("Live");
 
     act(() => {
-      win.dispatch("online");
+      clients.win.dispatch("online");
       vi.advanceTimersByTime(1000);
       FakeWebSocket.last().serverWelcome();
       FakeWebSocket.last().serverSubscribeAll();

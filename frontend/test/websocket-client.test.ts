@@ -1,52 +1,22 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 
-import {
-  backoffDelay,
-  isNewerId,
-  RecommendationEngineWebSocket,
-  toWebSocketBase,
-  type ClientOptions,
-  type StateChange,
-} from "../lib/websocket-client";
-import { envelope, FakeWebSocket, FakeWindow } from "./fake-websocket";
-
-let win: FakeWindow;
-let changes: StateChange[];
+import { backoffDelay, isNewerId, RecommendationEngineWebSocket, toWebSocketBase } from "../lib/websocket-client";
+import { recordingClients } from "./clients";
+import { envelope, FakeWebSocket } from "./fake-websocket";
 
 /** These tests pin the single-stream mode: one socket per stream. */
-function makeClient(options: ClientOptions = {}) {
-  const client = new RecommendationEngineWebSocket("http://example.test:8000", {
-    WebSocket: FakeWebSocket,
-    onlineTarget: win,
-    jitter: 0,
-    multiplex: false,
-    ...options,
-  });
-  client.on("state", (change) => changes.push(change));
-  return client;
-}
+const clients = recordingClients({ multiplex: false });
 
 /** Fail the current attempt of the only stream, and return the delay scheduled. */
 function failAndGetDelay(): number | undefined {
   FakeWebSocket.last().fail();
-  const last = changes[changes.length - 1];
-  return last.state === "reconnecting" ? last.delayMs : undefined;
+  const last = clients.lastChange();
+  return last?.state === "reconnecting" ? last.delayMs : undefined;
 }
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  FakeWebSocket.reset();
-  win = new FakeWindow();
-  changes = [];
-});
-
-afterEach(() => {
-  vi.useRealTimers();
-});
 
 describe("URLs and authentication", () => {
   it("opens one socket per stream on the single-stream endpoints with multiplex: false", () => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToNotifications("42", () => {});
     client.subscribeToFeed("42", () => {});
     client.subscribeToTrending(() => {});
@@ -66,13 +36,13 @@ describe("URLs and authentication", () => {
   });
 
   it("sends the token option as ?token=", () => {
-    const client = makeClient({ token: "abc 123" });
+    const client = clients.make({ token: "abc 123" });
     client.subscribeToTrending(() => {});
     expect(FakeWebSocket.last().query.get("token")).toBe("abc 123");
   });
 
   it("sends no token by default (the browser sends its session cookie)", () => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToTrending(() => {});
     expect(FakeWebSocket.last().url).not.toContain("?");
   });
@@ -80,7 +50,7 @@ describe("URLs and authentication", () => {
 
 describe("reconnection backoff", () => {
   it("retries after 3, 6, 12, 24 and 48 seconds, then stops when maxReconnectAttempts is 5", () => {
-    const client = makeClient({ maxReconnectAttempts: 5 });
+    const client = clients.make({ maxReconnectAttempts: 5 });
     client.subscribeToTrending(() => {});
     const expected = [3000, 6000, 12000, 24000, 48000];
     for (const delay of expected) {
@@ -93,13 +63,13 @@ describe("reconnection backoff", () => {
     }
     FakeWebSocket.last().fail();
     expect(client.getState("trending")).toBe("closed");
-    expect(changes[changes.length - 1]).toMatchObject({ state: "closed", closedBy: "gave-up" });
+    expect(clients.lastChange()).toMatchObject({ state: "closed", closedBy: "gave-up" });
     vi.advanceTimersByTime(10 * 60 * 1000);
     expect(FakeWebSocket.instances.length).toBe(6);
   });
 
   it("takes base, factor and attempts from the options", () => {
-    const client = makeClient({ reconnectBaseDelayMs: 1000, reconnectFactor: 3, maxReconnectAttempts: 2 });
+    const client = clients.make({ reconnectBaseDelayMs: 1000, reconnectFactor: 3, maxReconnectAttempts: 2 });
     client.subscribeToTrending(() => {});
     expect(failAndGetDelay()).toBe(1000);
     vi.advanceTimersByTime(1000);
@@ -111,7 +81,7 @@ describe("reconnection backoff", () => {
   });
 
   it("never reconnects with maxReconnectAttempts 0", () => {
-    const client = makeClient({ maxReconnectAttempts: 0 });
+    const client = clients.make({ maxReconnectAttempts: 0 });
     client.subscribeToTrending(() => {});
     FakeWebSocket.last().serverOpen();
     FakeWebSocket.last().serverClose(1006);
@@ -121,7 +91,7 @@ describe("reconnection backoff", () => {
   });
 
   it("resets the attempt count after a successful connection", () => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToTrending(() => {});
     expect(failAndGetDelay()).toBe(3000);
     vi.advanceTimersByTime(3000);
@@ -130,15 +100,15 @@ describe("reconnection backoff", () => {
     FakeWebSocket.last().serverOpen();
     expect(client.getState("trending")).toBe("open");
     FakeWebSocket.last().serverClose(1001, "going away");
-    expect(changes[changes.length - 1]).toMatchObject({ state: "reconnecting", delayMs: 3000, code: 1001 });
+    expect(clients.lastChange()).toMatchObject({ state: "reconnecting", delayMs: 3000, code: 1001 });
   });
 
   it("reports the reconnecting state with its delay and the time of the retry", () => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToTrending(() => {});
     const now = Date.now();
     FakeWebSocket.last().fail();
-    const change = changes[changes.length - 1];
+    const change = clients.lastChange()!;
     expect(change).toMatchObject({ key: "trending", state: "reconnecting", attempt: 1, delayMs: 3000 });
     expect(change.retryAt).toBe(now + 3000);
   });
@@ -146,9 +116,9 @@ describe("reconnection backoff", () => {
 
 describe("jitter", () => {
   function delaysWith(random: () => number, jitter?: number): number[] {
-    changes = [];
+    clients.changes = [];
     FakeWebSocket.reset();
-    const client = makeClient({ random, jitter });
+    const client = clients.make({ random, jitter });
     client.subscribeToTrending(() => {});
     const delays: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -162,12 +132,11 @@ describe("jitter", () => {
 
   it("spreads each delay by up to 20% either way by default", () => {
     const nominal = [3000, 6000, 12000, 24000, 48000];
-    const options = { WebSocket: FakeWebSocket, onlineTarget: win, multiplex: false }; // no jitter override
+    const options = { WebSocket: FakeWebSocket, onlineTarget: clients.win, multiplex: false }; // no jitter override
     for (let run = 0; run < 50; run++) {
       FakeWebSocket.reset();
-      changes = [];
-      const client = new RecommendationEngineWebSocket("http://example.test", options);
-      client.on("state", (change) => changes.push(change));
+      clients.changes = [];
+      const client = clients.record(new RecommendationEngineWebSocket("http://example.test", options));
       client.subscribeToTrending(() => {});
       nominal.forEach((base) => {
         const delay = failAndGetDelay()!;
@@ -196,7 +165,7 @@ describe("jitter", () => {
 
 describe("server back", () => {
   it("retries the other waiting streams at once when one gets back through", () => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToTrending(() => {});
     client.subscribeToEngagement("7", () => {});
     client.subscribeToEngagement("8", () => {});
@@ -215,7 +184,7 @@ describe("server back", () => {
   });
 
   it("does not kick anyone on a first connection", () => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToTrending(() => {});
     FakeWebSocket.last().fail();
     client.subscribeToEngagement("7", () => {});
@@ -226,19 +195,19 @@ describe("server back", () => {
 
 describe("close codes", () => {
   it.each([4401, 4403, 4404])("does not reconnect after %i", (code) => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToNotifications("42", () => {});
     FakeWebSocket.last().serverOpen();
     FakeWebSocket.last().serverClose(code, "no");
-    expect(changes[changes.length - 1]).toMatchObject({ state: "closed", closedBy: "server", code });
+    expect(clients.lastChange()).toMatchObject({ state: "closed", closedBy: "server", code });
     vi.advanceTimersByTime(10 * 60 * 1000);
-    win.dispatch("online");
+    clients.win.dispatch("online");
     client.reconnectNow();
     expect(FakeWebSocket.instances.length).toBe(1);
   });
 
   it.each([1000, 1001, 1006, 1009, 1011, 4429])("reconnects after %i", (code) => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToTrending(() => {});
     FakeWebSocket.last().serverOpen();
     FakeWebSocket.last().serverClose(code);
@@ -250,7 +219,7 @@ describe("close codes", () => {
 
 describe("heartbeat", () => {
   it("pings every 30 s and keeps a socket that answers", () => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToTrending(() => {});
     const socket = FakeWebSocket.last();
     socket.serverOpen();
@@ -269,7 +238,7 @@ describe("heartbeat", () => {
   });
 
   it("declares a socket dead when the pong does not come, and reconnects", () => {
-    const client = makeClient({ pongTimeoutMs: 10_000 });
+    const client = clients.make({ pongTimeoutMs: 10_000 });
     client.subscribeToTrending(() => {});
     const socket = FakeWebSocket.last();
     socket.serverOpen();
@@ -278,10 +247,10 @@ describe("heartbeat", () => {
     expect(socket.closedWith).toBeNull();
     vi.advanceTimersByTime(1);
     expect(socket.closedWith).toEqual({ code: 4000, reason: "no pong" });
-    expect(changes[changes.length - 1]).toMatchObject({ state: "reconnecting", delayMs: 3000, code: 4000 });
+    expect(clients.lastChange()).toMatchObject({ state: "reconnecting", delayMs: 3000, code: 4000 });
     // The dead socket's late close event changes nothing.
     socket.serverClose(1006);
-    expect(changes[changes.length - 1].state).toBe("reconnecting");
+    expect(clients.lastChange()!.state).toBe("reconnecting");
     vi.advanceTimersByTime(3000);
     expect(FakeWebSocket.instances.length).toBe(2);
     FakeWebSocket.last().serverOpen();
@@ -289,7 +258,7 @@ describe("heartbeat", () => {
   });
 
   it("counts any message as a sign of life", () => {
-    const client = makeClient();
+    const client = clients.make();
     const seen: unknown[] = [];
     client.subscribeToTrending((m) => seen.push(m));
     const socket = FakeWebSocket.last();
@@ -302,13 +271,13 @@ describe("heartbeat", () => {
   });
 
   it("uses the configured interval, and none with 0", () => {
-    const client = makeClient({ heartbeatIntervalMs: 5000 });
+    const client = clients.make({ heartbeatIntervalMs: 5000 });
     client.subscribeToTrending(() => {});
     FakeWebSocket.last().serverOpen();
     vi.advanceTimersByTime(5000);
     expect(FakeWebSocket.last().sent).toHaveLength(1);
 
-    const quiet = makeClient({ heartbeatIntervalMs: 0 });
+    const quiet = clients.make({ heartbeatIntervalMs: 0 });
     quiet.subscribeToEngagement("1", () => {});
     const socket = FakeWebSocket.last();
     socket.serverOpen();
@@ -317,7 +286,7 @@ describe("heartbeat", () => {
   });
 
   it("stops pinging once the socket closes", () => {
-    const client = makeClient({ maxReconnectAttempts: 0 });
+    const client = clients.make({ maxReconnectAttempts: 0 });
     client.subscribeToTrending(() => {});
     const socket = FakeWebSocket.last();
     socket.serverOpen();
@@ -328,7 +297,7 @@ describe("heartbeat", () => {
 
 describe("resume", () => {
   it("sends the newest notification id seen as ?since= on reconnect", () => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToNotifications("42", () => {});
     const first = FakeWebSocket.last();
     expect(first.query.get("since")).toBeNull();
@@ -343,7 +312,7 @@ describe("resume", () => {
   });
 
   it("sends the newest feed tweet id seen as ?since= on reconnect", () => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToFeed("42", () => {});
     const socket = FakeWebSocket.last();
     socket.serverOpen();
@@ -356,7 +325,7 @@ describe("resume", () => {
   });
 
   it("starts from a given since and never moves backward", () => {
-    const client = makeClient({ token: "t" });
+    const client = clients.make({ token: "t" });
     client.subscribeToNotifications("42", () => {}, { since: "100" });
     const socket = FakeWebSocket.last();
     expect(socket.query.get("since")).toBe("100");
@@ -370,7 +339,7 @@ describe("resume", () => {
   });
 
   it("remembers the resume id when the stream is subscribed again", () => {
-    const client = makeClient();
+    const client = clients.make();
     const off = client.subscribeToNotifications("42", () => {});
     FakeWebSocket.last().serverOpen();
     FakeWebSocket.last().serverSend(envelope("notification", { notification_id: "77" }));
@@ -380,7 +349,7 @@ describe("resume", () => {
   });
 
   it("sends no since on streams that do not resume", () => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToTrending(() => {});
     client.subscribeToEngagement("3", () => {});
     for (const socket of FakeWebSocket.instances) {
@@ -403,7 +372,7 @@ describe("resume", () => {
 
 describe("subscriptions", () => {
   it("shares one socket between handlers of a stream", () => {
-    const client = makeClient();
+    const client = clients.make();
     const a: unknown[] = [];
     const b: unknown[] = [];
     const offA = client.subscribeToEngagement("7", (m) => a.push(m));
@@ -420,7 +389,7 @@ describe("subscriptions", () => {
   });
 
   it("closes the socket when the last handler leaves, without reconnecting", () => {
-    const client = makeClient();
+    const client = clients.make();
     const off = client.subscribeToTrending(() => {});
     const socket = FakeWebSocket.last();
     socket.serverOpen();
@@ -431,11 +400,11 @@ describe("subscriptions", () => {
     socket.serverClose(1000);
     vi.advanceTimersByTime(60_000);
     expect(FakeWebSocket.instances).toHaveLength(1);
-    expect(changes[changes.length - 1]).toMatchObject({ key: "trending", state: "closed", closedBy: "client" });
+    expect(clients.lastChange()).toMatchObject({ key: "trending", state: "closed", closedBy: "client" });
   });
 
   it("unsubscribe('notifications-<id>') closes that stream and drops its handlers", () => {
-    const client = makeClient();
+    const client = clients.make();
     const seen: unknown[] = [];
     client.subscribeToNotifications("42", (m) => seen.push(m));
     client.subscribeToNotifications("42", (m) => seen.push(m));
@@ -453,23 +422,23 @@ describe("subscriptions", () => {
   });
 
   it("unsubscribeAll closes every stream and cancels pending retries", () => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToTrending(() => {});
     client.subscribeToFeed("1", () => {});
     FakeWebSocket.instances[0].serverOpen();
     FakeWebSocket.instances[1].fail(); // waiting 3 s to retry
-    expect(win.count("online")).toBe(1);
+    expect(clients.win.count("online")).toBe(1);
     client.unsubscribeAll();
     expect(FakeWebSocket.instances[0].closedWith?.code).toBe(1000);
     vi.advanceTimersByTime(60_000);
     expect(FakeWebSocket.instances).toHaveLength(2);
     expect(client.keys()).toEqual([]);
-    expect(win.count("online")).toBe(0);
+    expect(clients.win.count("online")).toBe(0);
     expect(vi.getTimerCount()).toBe(0);
   });
 
   it("routes messages but not pongs, gives error frames to onServerError, and survives bad frames and broken handlers", () => {
-    const client = makeClient();
+    const client = clients.make();
     const seen: string[] = [];
     const errors: unknown[] = [];
     client.onServerError((error) => errors.push(error));
@@ -492,13 +461,13 @@ describe("subscriptions", () => {
   });
 
   it("reconnects after a server's reconnect frame at its after_ms, not the backoff", () => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToTrending(() => {});
     const socket = FakeWebSocket.last();
     socket.serverOpen();
     socket.serverSend(envelope("reconnect", { after_ms: 700 }));
     socket.serverClose(1012, "service restart");
-    expect(changes[changes.length - 1]).toMatchObject({ state: "reconnecting", delayMs: 700, code: 1012 });
+    expect(clients.lastChange()).toMatchObject({ state: "reconnecting", delayMs: 700, code: 1012 });
     vi.advanceTimersByTime(700);
     expect(FakeWebSocket.for("/ws/trending")).toHaveLength(2);
     expect(client.keys()).toEqual(["trending"]);
@@ -507,7 +476,7 @@ describe("subscriptions", () => {
 
 describe("online event", () => {
   it("reconnects at once instead of waiting for the next delay", () => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToTrending(() => {});
     for (const delay of [3000, 6000, 12000]) {
       FakeWebSocket.last().fail();
@@ -515,7 +484,7 @@ describe("online event", () => {
     }
     FakeWebSocket.last().fail(); // now waiting 24 s
     expect(FakeWebSocket.instances).toHaveLength(4);
-    win.dispatch("online");
+    clients.win.dispatch("online");
     expect(FakeWebSocket.instances).toHaveLength(5);
     vi.advanceTimersByTime(24_000); // the cancelled timer does not fire
     expect(FakeWebSocket.instances).toHaveLength(5);
@@ -524,31 +493,31 @@ describe("online event", () => {
   });
 
   it("revives a stream that had given up", () => {
-    const client = makeClient({ maxReconnectAttempts: 1 });
+    const client = clients.make({ maxReconnectAttempts: 1 });
     client.subscribeToTrending(() => {});
     FakeWebSocket.last().fail();
     vi.advanceTimersByTime(3000);
     FakeWebSocket.last().fail();
     expect(client.getState("trending")).toBe("closed");
-    win.dispatch("online");
+    clients.win.dispatch("online");
     expect(FakeWebSocket.instances).toHaveLength(3);
     FakeWebSocket.last().serverOpen();
     expect(client.getState("trending")).toBe("open");
   });
 
   it("leaves open and connecting streams alone", () => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToTrending(() => {});
     client.subscribeToEngagement("1", () => {});
     FakeWebSocket.instances[0].serverOpen();
-    win.dispatch("online");
+    clients.win.dispatch("online");
     expect(FakeWebSocket.instances).toHaveLength(2);
   });
 });
 
 describe("typing, states and stats", () => {
   it("sendTyping sends on the tweet's engagement socket only when it is open", () => {
-    const client = makeClient();
+    const client = clients.make();
     expect(client.sendTyping("7", true)).toBe(false);
     client.subscribeToEngagement("7", () => {});
     const socket = FakeWebSocket.last();
@@ -563,7 +532,7 @@ describe("typing, states and stats", () => {
   });
 
   it("emits connecting, open, reconnecting and closed", () => {
-    const client = makeClient({ maxReconnectAttempts: 1 });
+    const client = clients.make({ maxReconnectAttempts: 1 });
     const opens: string[] = [];
     client.on("open", (change) => opens.push(change.key));
     client.subscribeToTrending(() => {});
@@ -571,13 +540,13 @@ describe("typing, states and stats", () => {
     FakeWebSocket.last().serverClose(1006);
     vi.advanceTimersByTime(3000);
     FakeWebSocket.last().fail();
-    expect(changes.map((c) => c.state)).toEqual(["connecting", "open", "reconnecting", "connecting", "closed"]);
+    expect(clients.changes.map((c) => c.state)).toEqual(["connecting", "open", "reconnecting", "connecting", "closed"]);
     expect(opens).toEqual(["trending"]);
     expect(client.getStates()).toEqual([expect.objectContaining({ key: "trending", state: "closed" })]);
   });
 
   it("stops listening when the listener unsubscribes", () => {
-    const client = makeClient();
+    const client = clients.make();
     const seen: string[] = [];
     const off = client.on("state", (c) => seen.push(c.state));
     client.subscribeToTrending(() => {});
@@ -589,14 +558,14 @@ describe("typing, states and stats", () => {
   it("getStats reads /ws/stats over HTTP", async () => {
     const stats = { active_users: 1, total_user_connections: 2, global_connections: 3, total_connections: 5 };
     const fetchMock = vi.fn(async () => new Response(JSON.stringify(stats), { status: 200 }));
-    const client = makeClient({ fetch: fetchMock as unknown as typeof fetch });
+    const client = clients.make({ fetch: fetchMock as unknown as typeof fetch });
     await expect(client.getStats()).resolves.toEqual(stats);
     expect(fetchMock).toHaveBeenCalledWith("http://example.test:8000/ws/stats", expect.anything());
   });
 
   it("getStats rejects on an HTTP error", async () => {
     const fetchMock = vi.fn(async () => new Response("no", { status: 503 }));
-    const client = makeClient({ fetch: fetchMock as unknown as typeof fetch });
+    const client = clients.make({ fetch: fetchMock as unknown as typeof fetch });
     await expect(client.getStats()).rejects.toThrow("503");
   });
 });
@@ -605,7 +574,7 @@ describe("single-use tickets", () => {
   it("fetches a fresh ticket for every connection attempt and sends it instead of the token", async () => {
     let n = 0;
     const getTicket = vi.fn(async () => `T${++n}`);
-    const client = makeClient({ getTicket, token: "long-lived" });
+    const client = clients.make({ getTicket, token: "long-lived" });
     client.subscribeToNotifications("42", () => {});
     expect(FakeWebSocket.instances).toHaveLength(0);
     expect(client.getState("notifications-42")).toBe("connecting");
@@ -627,12 +596,12 @@ describe("single-use tickets", () => {
       .fn<() => Promise<string>>()
       .mockRejectedValueOnce(new TypeError("network down"))
       .mockRejectedValueOnce(new TicketError(401));
-    const client = makeClient({ getTicket });
+    const client = clients.make({ getTicket });
     client.subscribeToTrending(() => {});
     await vi.advanceTimersByTimeAsync(0);
-    expect(changes[changes.length - 1]).toMatchObject({ state: "reconnecting", delayMs: 3000 });
+    expect(clients.lastChange()).toMatchObject({ state: "reconnecting", delayMs: 3000 });
     await vi.advanceTimersByTimeAsync(3000);
-    expect(changes[changes.length - 1]).toMatchObject({ state: "closed", closedBy: "server", code: 4401 });
+    expect(clients.lastChange()).toMatchObject({ state: "closed", closedBy: "server", code: 4401 });
     await vi.advanceTimersByTimeAsync(600_000);
     expect(getTicket).toHaveBeenCalledTimes(2);
     expect(FakeWebSocket.instances).toHaveLength(0);
@@ -640,7 +609,7 @@ describe("single-use tickets", () => {
 
   it("ignores a ticket that arrives after unsubscribing", async () => {
     let release: (ticket: string) => void = () => {};
-    const client = makeClient({ getTicket: () => new Promise((resolve) => (release = resolve)) });
+    const client = clients.make({ getTicket: () => new Promise((resolve) => (release = resolve)) });
     const off = client.subscribeToTrending(() => {});
     off();
     release("late");
@@ -664,7 +633,7 @@ describe("single-use tickets", () => {
 
 describe("subscription", () => {
   it("is open at the server's answer to the ping sent on connect, not at the handshake", () => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToFeed("42", () => {});
     const socket = FakeWebSocket.last();
     socket.serverAccept();
@@ -676,7 +645,7 @@ describe("subscription", () => {
   });
 
   it("takes a replay or snapshot arriving before the pong as the sign of subscription", () => {
-    const client = makeClient();
+    const client = clients.make();
     const seen: unknown[] = [];
     client.subscribeToTrending((m) => seen.push(m));
     const socket = FakeWebSocket.last();
@@ -687,21 +656,21 @@ describe("subscription", () => {
   });
 
   it("never reports open for a socket refused right after the handshake", () => {
-    const client = makeClient();
+    const client = clients.make();
     client.subscribeToNotifications("42", () => {});
     const socket = FakeWebSocket.last();
     socket.serverAccept();
     socket.serverClose(4403, "this stream belongs to another user");
-    expect(changes.map((c) => c.state)).toEqual(["connecting", "closed"]);
+    expect(clients.changes.map((c) => c.state)).toEqual(["connecting", "closed"]);
   });
 
   it("replaces a socket that was accepted but never answers", () => {
-    const client = makeClient({ pongTimeoutMs: 10_000 });
+    const client = clients.make({ pongTimeoutMs: 10_000 });
     client.subscribeToTrending(() => {});
     const socket = FakeWebSocket.last();
     socket.serverAccept();
     vi.advanceTimersByTime(10_000);
     expect(socket.closedWith).toEqual({ code: 4000, reason: "no pong" });
-    expect(changes[changes.length - 1]).toMatchObject({ state: "reconnecting", code: 4000 });
+    expect(clients.lastChange()).toMatchObject({ state: "reconnecting", code: 4000 });
   });
 });

@@ -453,6 +453,33 @@ def assert_trending(data: dict) -> None:
         assert isinstance(topic["growth_rate"], (int, float)), topic
 
 
+def assert_trending_is_current(server, data: dict) -> None:
+    """Assert that `data` is a trending payload, the one `server`'s REST API answers now."""
+    assert_trending(data)
+    status, latest = server.api("GET", "/api/trending/")
+    assert status == 200 and latest == data
+
+
+def liked_and_bookmarked_tweet(server, content: str) -> tuple[Account, dict]:
+    """Post `content` as a new user and have another new user like and
+    bookmark it; return that fan and the tweet."""
+    author, fan = server.register(), server.register()
+    tweet = server.post_tweet(author, content)
+    server.engage(fan, tweet, "like")
+    server.engage(fan, tweet, "bookmark")
+    return fan, tweet
+
+
+def typing_data(tweet: dict, account: Account, is_typing: bool) -> dict:
+    """The `data` of the typing message that `account` typing on `tweet` sends to other watchers."""
+    return {
+        "tweet_id": tweet["tweet_id"],
+        "user_id": account.user_id,
+        "user_name": account.display_name,
+        "is_typing": is_typing,
+    }
+
+
 # --- Several processes ------------------------------------------------------
 
 

@@ -18,12 +18,14 @@ from .helpers import (
     assert_engagement_update,
     assert_envelope,
     assert_iso_utc,
-    assert_trending,
+    assert_trending_is_current,
     expect_close,
+    liked_and_bookmarked_tweet,
     ping,
     recv_data,
     recv_json,
     settled_stats,
+    typing_data,
     wait_for_stats,
 )
 
@@ -176,15 +178,6 @@ async def test_typing_with_a_non_boolean_gets_error_frame(live_server, owner, ow
         await ping(ws)
 
 
-def typing_data(tweet, account, is_typing):
-    return {
-        "tweet_id": tweet["tweet_id"],
-        "user_id": account.user_id,
-        "user_name": account.display_name,
-        "is_typing": is_typing,
-    }
-
-
 async def test_typing_reaches_other_watchers_but_not_the_sender(live_server, owner_tweet):
     typist, reader = live_server.register("Tina Typist"), live_server.register()
     path = f"/ws/engagement/{owner_tweet['tweet_id']}"
@@ -291,18 +284,12 @@ async def test_too_many_connections_of_one_user_close_with_4429(live_server):
 
 async def test_trending_sends_snapshot_on_connect(live_server):
     async with live_server.connect("/ws/trending") as ws:
-        data = await recv_data(ws, "trending")
-        assert_trending(data)
-        status, latest = live_server.api("GET", "/api/trending/")
-        assert status == 200 and latest == data
+        assert_trending_is_current(live_server, await recv_data(ws, "trending"))
         await ping(ws)  # one snapshot, nothing else
 
 
 async def test_engagement_sends_current_counts_on_connect(live_server):
-    author, fan = live_server.register(), live_server.register()
-    tweet = live_server.post_tweet(author, "count me")
-    live_server.engage(fan, tweet, "like")
-    live_server.engage(fan, tweet, "bookmark")
+    fan, tweet = liked_and_bookmarked_tweet(live_server, "count me")
     live_server.post_tweet(fan, "a reply", reply_to=tweet["tweet_id"])
     async with live_server.connect(f"/ws/engagement/{tweet['tweet_id']}") as ws:
         data = await recv_data(ws, "engagement_update")

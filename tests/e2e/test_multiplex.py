@@ -19,14 +19,16 @@ from .helpers import (
     assert_envelope,
     assert_iso_utc,
     assert_notification,
-    assert_trending,
+    assert_trending_is_current,
     assert_tweet,
+    liked_and_bookmarked_tweet,
     ping,
     plus_stats,
     recv_data,
     recv_json,
     settled_stats,
     tweet_fields,
+    typing_data,
     wait_for_stats,
     wait_until,
 )
@@ -262,18 +264,12 @@ async def test_a_foreign_origin_cannot_open_a_tab(live_server):
 async def test_trending_subscription_gets_subscribed_then_the_snapshot(live_server):
     async with tab(live_server) as ws:
         await subscribe(ws, TRENDING)
-        data = await stream_data(ws, "trending", TRENDING)
-        assert_trending(data)
-        status, latest = live_server.api("GET", "/api/trending/")
-        assert status == 200 and latest == data
+        assert_trending_is_current(live_server, await stream_data(ws, "trending", TRENDING))
         await ping(ws)  # one snapshot, nothing else
 
 
 async def test_engagement_subscription_gets_subscribed_then_the_current_counts(live_server):
-    author, fan = live_server.register(), live_server.register()
-    tweet = live_server.post_tweet(author, "count me on a tab")
-    live_server.engage(fan, tweet, "like")
-    live_server.engage(fan, tweet, "bookmark")
+    _, tweet = liked_and_bookmarked_tweet(live_server, "count me on a tab")
     async with tab(live_server) as ws:
         await watch(ws, tweet, likes=1, bookmarks=1)
         await ping(ws)
@@ -480,15 +476,6 @@ async def test_resubscribing_with_since_while_actions_continue_loses_and_repeats
 
 
 # --- Typing ---------------------------------------------------------------------------
-
-
-def typing_data(tweet, account, is_typing):
-    return {
-        "tweet_id": tweet["tweet_id"],
-        "user_id": account.user_id,
-        "user_name": account.display_name,
-        "is_typing": is_typing,
-    }
 
 
 async def test_typing_on_a_tab_reaches_other_tabs_but_not_the_sender(live_server):
