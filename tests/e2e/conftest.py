@@ -91,6 +91,10 @@ def server_env(workdir: Path, *, redis_url: str | None = None) -> dict:
         SECRET_KEY="e2e-only-key-" + uuid.uuid4().hex,
         # Short, so typing expiry is testable without long waits.
         REALTIME_TYPING_TIMEOUT_SECONDS="1",
+        # A stopping server drains its sockets over this window: short, so
+        # that stopping one in a test takes seconds (tests of the drain
+        # itself set their own).
+        REALTIME_DRAIN_SECONDS="2",
         PYTHONUNBUFFERED="1",
         **SUITE_WIDE_LIMITS,
     )
