@@ -193,6 +193,9 @@ class Server:
             REALTIME_MAX_SOCKETS_PER_ADDRESS="1000000",
             REALTIME_HANDSHAKES_PER_SECOND="1000000",
             REALTIME_HANDSHAKES_BURST="1000000",
+            # No waiting room: the clients connect as fast as they can, and
+            # what is measured is the connections once open.
+            REALTIME_ADMISSIONS_PER_SECOND="0",
         )
         if redis is not None:
             self.env["REDIS_URL"] = redis.url

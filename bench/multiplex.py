@@ -90,6 +90,11 @@ LIMITS = {
     ),
     "REALTIME_SUBSCRIBES_BURST": (None, "the product's default"),
     "API_WRITE_RATE": ("10000000/minute", "lifted: the broadcast rounds like through REST"),
+    "REALTIME_ADMISSIONS_PER_SECOND": (
+        "0",
+        "waiting room off for memory and broadcast (they measure idle tabs and fan-out); "
+        "the storm runs with the product's default",
+    ),
 }
 
 PREPARE = r"""
@@ -482,6 +487,8 @@ def storm(args, data: dict, workdir: Path, database: Path, redis: Redis | None) 
     specs = [tab_spec(data, i, ENGAGEMENT_PER_STORM_TAB, True) for i in range(t)]
     per_tab = len(specs[0]["subscribe"])
     server = product_server(workdir, "storm", database, redis)
+    # The storm is what the waiting room is for: the product's default.
+    server.env.pop("REALTIME_ADMISSIONS_PER_SECOND", None)
     server.start()
     result: dict = {"tabs": t, "subscriptions_per_tab": per_tab}
     try:
@@ -540,6 +547,8 @@ def storm_figures(tabs, specs, missed, go, cpu, opened, failures, retries) -> di
         "refused_or_failed": len(failures),
         "failure_examples": sorted(set(failures))[:3],
         "retried_connections": retries,
+        "tabs_sent_to_wait": sum(1 for tab in tabs if tab.get("waited")),
+        "waits": sum(tab.get("waited", 0) for tab in tabs),
         "tabs_with_subscribe_errors": len(with_errors),
         "subscribe_error_examples": sorted({e for tab in with_errors for e in tab["errors"]})[:3],
         "replays_checked": len(done),
@@ -625,6 +634,8 @@ def summary(report: dict) -> str:
             f"   set up {s['set_up']}, refused or failed {s['refused_or_failed']}, "
             f"retried connections {s['retried_connections']}, tabs with subscribe errors "
             f"{s['tabs_with_subscribe_errors']}",
+            f"   sent to the waiting room (reconnect, then 1013): {s.get('tabs_sent_to_wait', 0)} tabs, "
+            f"{s.get('waits', 0)} times in all",
             f"   replays: {s['replays_checked']} checked, {s['replays_wrong']} wrong "
             f"({s['missed_notifications']} notifications and 1 tweet missed while away)",
             f"   all done in {verdict(s['all_done_seconds'], 15)} s (p50 {s['done_p50_seconds']} s, "

@@ -39,6 +39,8 @@ class Tab(Client):
         self.errors: list[str] = []
         self.ids: dict[str, list[str]] = {}
         self.done_at: float | None = None
+        # The `after_ms` of a `reconnect` (the server's waiting room or drain).
+        self.after_ms: int | None = None
 
     def on_text(self, now: float, buffer: bytearray, start: int, end: int) -> None:
         if self.subscribed.done():
@@ -53,6 +55,8 @@ class Tab(Client):
                 self.transport.write(masked_frame(json.dumps(message, separators=(",", ":")).encode()))
             self.transport.write(masked_frame(PING))
             self.asked = True
+        elif kind == "reconnect":
+            self.after_ms = int(data.get("after_ms", 0))
         elif kind == "pong":
             self.pongs += 1
         elif kind == "subscribed":
@@ -84,7 +88,10 @@ async def open_tabs(
     """Connect and set up every spec; (opened, failures, retries, outcomes).
 
     A tab that fails is tried twice more after a second or so, as a
-    client's reconnect would; each such try counts in `retries`."""
+    client's reconnect would; each such try counts in `retries`. A tab the
+    server sends away with `reconnect` (its waiting room) comes back after
+    `after_ms` plus jitter, as the browser client does, as often as it is
+    told to: its outcome's `waited` counts those, and they are no failure."""
     loop = asyncio.get_running_loop()
     gate = asyncio.Semaphore(max(1, concurrency))
     failures: list[str] = []
@@ -94,7 +101,8 @@ async def open_tabs(
     async def one(spec: dict) -> None:
         nonlocal retries
         async with gate:
-            for attempt in range(3):
+            attempt = waited = 0
+            while True:
                 tab = None
                 try:
                     _, tab = await asyncio.wait_for(
@@ -102,19 +110,27 @@ async def open_tabs(
                     )
                     await asyncio.wait_for(tab.subscribed, 60)
                     group.clients.append(tab)
-                    outcomes.append({**tab.outcome(), "attempts": attempt + 1})
+                    outcomes.append({**tab.outcome(), "attempts": attempt + 1, "waited": waited})
                     return
                 except (TimeoutError, OSError, ConnectionError) as error:
                     if tab is not None and tab.transport is not None:
                         tab.closed = True
                         tab.transport.abort()
-                    if attempt == 2:
+                    if tab is not None and tab.after_ms is not None:
+                        # Sent to the waiting room (`reconnect`, then 1013):
+                        # back after after_ms plus a browser's jitter, not a failure.
+                        waited += 1
+                        await asyncio.sleep(tab.after_ms / 1000 + 0.5 * random.random())
+                        continue
+                    attempt += 1
+                    if attempt == 3:
                         failures.append(f"{type(error).__name__}: {error}"[:200])
                         outcomes.append(
                             {
                                 **(tab.outcome() if tab else {"user": spec.get("user"), "ids": {}}),
                                 "done_at": None,
                                 "attempts": 3,
+                                "waited": waited,
                                 "failure": str(error)[:200],
                             }
                         )

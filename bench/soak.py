@@ -86,6 +86,8 @@ SERVER_ENV = {
     "REALTIME_MAX_SOCKETS_PER_ADDRESS": "1000000",
     "REALTIME_HANDSHAKES_PER_SECOND": "1000000",
     "REALTIME_HANDSHAKES_BURST": "1000000",
+    # No waiting room: readers reconnect at once by design.
+    "REALTIME_ADMISSIONS_PER_SECOND": "0",
 }
 # How long the streams may take, once the writers stop, to deliver the rest.
 SETTLE_SECONDS = 30.0
