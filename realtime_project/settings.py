@@ -315,6 +315,17 @@ REALTIME_HANDSHAKES_BURST = int(env_number("REALTIME_HANDSHAKES_BURST", 100))
 # Descriptors kept free for REST, health checks, the database and Redis:
 # past (limit - reserve) open WebSockets, new ones are refused with 1013.
 REALTIME_DESCRIPTOR_RESERVE = int(env_number("REALTIME_DESCRIPTOR_RESERVE", 256))
+# The waiting room (realtime/middleware/connection_guard.py, docs/SCALING.md):
+# new WebSockets per process and second, and the burst above it; past them
+# a client is told to come back (`reconnect` with `after_ms`, close 1013)
+# at a slot of its own, at most the wait below away. The rate sits under
+# what one process sets up for a tab subscribing to a page's streams, so
+# that a reconnect storm is paced rather than collapsing; the burst lets a
+# normal wave of reconnects in at once and still sets up in a few seconds.
+# 0 turns it off (to measure a process's own limit with bench/).
+REALTIME_ADMISSIONS_PER_SECOND = env_number("REALTIME_ADMISSIONS_PER_SECOND", 100)
+REALTIME_ADMISSIONS_BURST = int(env_number("REALTIME_ADMISSIONS_BURST", 500))
+REALTIME_ADMISSION_MAX_WAIT_SECONDS = env_number("REALTIME_ADMISSION_MAX_WAIT_SECONDS", 60)
 # Seconds a client has to send a request's headers, from the connection (or the
 # first byte of a kept-alive request): slowloris. A 408 past it.
 REALTIME_HEADER_TIMEOUT_SECONDS = env_number("REALTIME_HEADER_TIMEOUT_SECONDS", 10)

@@ -85,11 +85,17 @@ def connected_channel() -> tuple[BoundedHTTPChannel, StringTransport]:
 REQUEST = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
-def test_a_kept_alive_channel_idle_between_requests_closes_when_the_process_drains():
+def test_a_kept_alive_channel_idle_when_the_process_drains_answers_its_next_request_then_closes():
     channel, transport = connected_channel()
     channel.dataReceived(REQUEST)
     assert transport.value().endswith(b"ok") and not transport.disconnecting
     channel.stop_keeping_alive()
+    # Not cut off: nginx may be sending a request on it right now.
+    assert not transport.disconnecting
+    transport.clear()
+    channel.dataReceived(REQUEST)
+    assert b"connection: close" in transport.value().split(b"\r\n\r\n")[0].lower()
+    assert transport.value().endswith(b"ok")
     assert transport.disconnecting
     channel.connectionLost(None)
 

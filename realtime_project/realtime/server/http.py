@@ -132,13 +132,15 @@ class BoundedHTTPChannel(http.HTTPChannel):
         return super().checkPersistence(request, version)
 
     def stop_keeping_alive(self):
-        """Close now if idle between requests, else after the response under way."""
+        """Close after the next response. An idle connection is left open:
+        its peer (nginx, reusing its connections) may be sending a request
+        on it at this very moment, and could not retry a POST it lost
+        (a 502). nginx closes its idle connections first (keepalive_timeout,
+        shorter than the drain); any other closes with the process."""
         self._closing_after_response = True
         if self.requests:
             # Its headers are in: checkPersistence has already answered.
             self.persistent = False
-        elif self._between_requests:
-            self.loseConnection()
 
     def requestDone(self, request):
         # Before Twisted parses any pipelined request it holds.
