@@ -78,6 +78,7 @@ bench: install system-deps
 	$(PY) -m bench.fanout $(BENCH_ARGS)
 	$(PY) -m bench.report
 	$(PY) -m bench.multiplex $(BENCH_MULTIPLEX_ARGS)
+	$(PY) -m bench.restart $(BENCH_RESTART_ARGS)
 
 # One trending recompute timed at 10k, 100k and 1M tweets, on SQLite then on
 # PostgreSQL (BENCH_DATABASE_URL); figures in docs/TRENDING.md.
