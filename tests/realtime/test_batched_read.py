@@ -34,6 +34,17 @@ class Reads:
         return {key: f"value of {key}" for key in keys if key != "missing"}
 
 
+async def reading_held(reads: Reads) -> tuple[BatchedRead, asyncio.Future]:
+    """A loader whose first read (of "a") has started and is held until
+    `reads.release` is set; and that first load."""
+    reads.release.clear()
+    loader = BatchedRead(reads)
+    first = asyncio.ensure_future(loader.load("a"))
+    while not reads.batches:
+        await asyncio.sleep(0.001)
+    return loader, first
+
+
 async def test_a_key_asked_for_when_idle_is_read_at_once_alone():
     reads = Reads()
     loader = BatchedRead(reads)
@@ -43,11 +54,7 @@ async def test_a_key_asked_for_when_idle_is_read_at_once_alone():
 
 async def test_keys_asked_for_during_a_read_share_the_next_one():
     reads = Reads()
-    reads.release.clear()
-    loader = BatchedRead(reads)
-    first = asyncio.ensure_future(loader.load("a"))
-    while not reads.batches:
-        await asyncio.sleep(0.001)
+    loader, first = await reading_held(reads)
     waiting = [asyncio.ensure_future(loader.load(key)) for key in ["b", "c", "b", "missing"]]
     await asyncio.sleep(0.01)
     reads.release.set()
@@ -58,11 +65,7 @@ async def test_keys_asked_for_during_a_read_share_the_next_one():
 
 async def test_a_failed_read_fails_its_batch_only():
     reads = Reads(fail_first=True)
-    reads.release.clear()
-    loader = BatchedRead(reads)
-    first = asyncio.ensure_future(loader.load("a"))
-    while not reads.batches:
-        await asyncio.sleep(0.001)
+    loader, first = await reading_held(reads)
     second = asyncio.ensure_future(loader.load("b"))
     await asyncio.sleep(0.01)
     reads.release.set()
@@ -74,11 +77,7 @@ async def test_a_failed_read_fails_its_batch_only():
 
 async def test_a_cancelled_load_leaves_the_others_answered():
     reads = Reads()
-    reads.release.clear()
-    loader = BatchedRead(reads)
-    first = asyncio.ensure_future(loader.load("a"))
-    while not reads.batches:
-        await asyncio.sleep(0.001)
+    loader, first = await reading_held(reads)
     gone, kept = asyncio.ensure_future(loader.load("b")), asyncio.ensure_future(loader.load("b"))
     await asyncio.sleep(0.01)
     gone.cancel()
